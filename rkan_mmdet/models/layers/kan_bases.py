@@ -1,0 +1,370 @@
+r"""KAN bases: the pointwise features one KAN type expands a value into.
+
+Every KAN type of RKAN_SPEC §2 writes its per-tap function as a linear
+combination of a few pointwise features of the input value ``u``:
+
+.. math::  f_k(u) = a_k u + \sum_f c_{k,f}\, \psi_f(u)  \quad (+\, b)
+
+:class:`~rkan_mmdet.models.layers.KANConv2d` owns the base term ``a_k u``; a
+basis here supplies everything else:
+
+* :meth:`KANBasis.init_parameters` registers the basis' parameters (public
+  names: they are the checkpoint format) and fixed buffers on the conv;
+* :meth:`KANBasis.features` returns ``phi_f(u) = psi_f(u) - psi_f(0)``, each
+  of the shape of ``u``. Shifting by the value at 0 makes ``phi_f(0) = 0`` so
+  ordinary zero padding of the conv equals zero padding in input space;
+* :meth:`KANBasis.coefficients` returns ``c`` as ``(NF, 9)``;
+* :meth:`KANBasis.tap_constants` returns what the shift moved out of each
+  tap, ``sum_f c_{k,f} psi_f(0)``, as ``(9,)``;
+* :meth:`KANBasis.output_bias` is a bias added once to the output (rbf's
+  ``b``; 0 for the other types).
+
+A basis is a stateless strategy object; parameters live on the conv so that
+their names are flat (``poly_weight``, not ``basis.poly_weight``).
+"""
+import math
+from functools import lru_cache
+from typing import Dict, List, Sequence, Tuple, Type
+
+import torch
+from torch import Tensor, nn
+
+TAPS = 9  # 3x3 kernel, tap k = 3 * di + dj (torch.nn.Unfold order)
+
+
+class KANBasis:
+    """Interface of a KAN basis; see the module docstring."""
+
+    num_features: int  # NF: number of non-constant features phi_f
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        raise NotImplementedError
+
+    def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
+        raise NotImplementedError
+
+    def coefficients(self, conv: nn.Module) -> Tensor:
+        raise NotImplementedError
+
+    def tap_constants(self, conv: nn.Module) -> Tensor:
+        raise NotImplementedError
+
+    def output_bias(self, conv: nn.Module) -> Tensor:
+        return conv.base_weight.new_zeros(())
+
+
+def _check_min(name: str, value: int, minimum: int) -> None:
+    if not isinstance(value, int) or value < minimum:
+        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
+
+
+# --------------------------------------------------------------------------
+# Orthogonal polynomials of t = tanh(u), by a three-term recurrence
+#   P_0 = 1,  P_1 = alpha_1 t + beta_1,
+#   P_n = (alpha_n t + beta_n) P_{n-1} - gamma_n P_{n-2}.
+# --------------------------------------------------------------------------
+Recurrence = List[Tuple[float, float, float]]  # (alpha_n, beta_n, gamma_n), n = 1..D
+
+
+def _chebyshev(degree: int, **_: float) -> Recurrence:
+    return [(1.0, 0.0, 0.0)] + [(2.0, 0.0, 1.0)] * (degree - 1)
+
+
+def _legendre(degree: int, **_: float) -> Recurrence:
+    return [(1.0, 0.0, 0.0)] + [((2 * n - 1) / n, 0.0, (n - 1) / n)
+                                for n in range(2, degree + 1)]
+
+
+def _hermite(degree: int, **_: float) -> Recurrence:
+    return [(2.0, 0.0, 0.0)] + [(2.0, 0.0, 2.0 * (n - 1))
+                                for n in range(2, degree + 1)]
+
+
+def _jacobi(degree: int, alpha: float = 0.5, beta: float = 0.5) -> Recurrence:
+    a, b = float(alpha), float(beta)
+    rec = [((a + b + 2) / 2, (a - b) / 2, 0.0)]
+    for n in range(2, degree + 1):
+        s = 2 * n + a + b
+        c = 2 * n * (n + a + b) * (s - 2)
+        rec.append(((s - 1) * s * (s - 2) / c, (s - 1) * (a * a - b * b) / c,
+                    2 * (n + a - 1) * (n + b - 1) * s / c))
+    return rec
+
+
+POLYNOMIALS = dict(chebyshev=_chebyshev, legendre=_legendre,
+                   hermite=_hermite, jacobi=_jacobi)
+
+
+class PolynomialBasis(KANBasis):
+    r"""``f_k(u) = a_k u + s_k sum_{d=0..D} W_{k,d} P_d(tanh u)``.
+
+    Parameters: ``poly_weight`` (1, 9, D+1) ~ N(0, 1/sqrt(9 (D+1))) and
+    ``scaler`` (1, 9) = 1. P_0 = 1 is constant, so it only enters
+    :meth:`tap_constants`; the features are P_1..P_D, shifted to vanish at 0.
+    """
+
+    def __init__(self, family: str, degree: int, alpha: float = 0.5,
+                 beta: float = 0.5) -> None:
+        _check_min('degree', degree, 1)
+        self.degree = degree
+        self.recurrence = POLYNOMIALS[family](degree, alpha=alpha, beta=beta)
+        self.at_zero = self.evaluate(0.0)  # P_0(0)..P_D(0), python floats
+        self.num_features = degree
+
+    def evaluate(self, t):
+        """P_0(t)..P_D(t) by the recurrence (tensor or float ``t``)."""
+        polys = [t * 0 + 1.0]
+        for n, (a, b, g) in enumerate(self.recurrence, start=1):
+            prev2 = polys[-2] if n >= 2 else 0.0
+            polys.append((a * t + b) * polys[-1] - g * prev2)
+        return polys
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        d1 = self.degree + 1
+        conv.poly_weight = nn.Parameter(
+            torch.randn(1, TAPS, d1) / math.sqrt(TAPS * d1))
+        conv.scaler = nn.Parameter(torch.ones(1, TAPS))
+
+    def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
+        polys = self.evaluate(torch.tanh(u))[1:]
+        return [p - z if z != 0 else p for p, z in zip(polys, self.at_zero[1:])]
+
+    def coefficients(self, conv: nn.Module) -> Tensor:
+        return (conv.scaler[0, :, None] * conv.poly_weight[0, :, 1:]).t()
+
+    def tap_constants(self, conv: nn.Module) -> Tensor:
+        p0 = conv.poly_weight.new_tensor(self.at_zero)
+        return conv.scaler[0] * (conv.poly_weight[0] @ p0)
+
+
+# --------------------------------------------------------------------------
+# Fixed-grid bases: rbf (FastKAN), rswaf (FasterKAN), b_spline (efficient KAN)
+# --------------------------------------------------------------------------
+def _uniform_grid(grid_size: int) -> Tuple[Tensor, float]:
+    """``mu = linspace(-1, 1, G)`` and ``h = 2 / (G - 1)``."""
+    _check_min('grid_size', grid_size, 2)
+    return (torch.linspace(-1.0, 1.0, grid_size, dtype=torch.float64),
+            2.0 / (grid_size - 1))
+
+
+class GridBasis(KANBasis):
+    """A bump ``g((u - mu_g) / h)`` per grid point; subclasses pick ``g``.
+
+    Weights ``<name>_weight`` have shape (1, 9, G).
+    """
+
+    weight_name = ''
+
+    def __init__(self, grid_size: int) -> None:
+        grid, self.h = _uniform_grid(grid_size)
+        self.centres = grid.tolist()
+        self.at_zero = [self.bump(torch.tensor(-c / self.h, dtype=torch.float64)).item()
+                        for c in self.centres]
+        self.num_features = grid_size
+
+    @staticmethod
+    def bump(z: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        conv.register_buffer('grid', torch.tensor(self.centres, dtype=torch.float32))
+
+    def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
+        inv_h = 1.0 / self.h
+        return [self.bump((u - c) * inv_h) - z
+                for c, z in zip(self.centres, self.at_zero)]
+
+    def _weight(self, conv: nn.Module) -> Tensor:
+        return getattr(conv, self.weight_name)[0]  # (9, G)
+
+    def coefficients(self, conv: nn.Module) -> Tensor:
+        return self._weight(conv).t()
+
+    def tap_constants(self, conv: nn.Module) -> Tensor:
+        return self._weight(conv) @ self._weight(conv).new_tensor(self.at_zero)
+
+
+class RBFBasis(GridBasis):
+    """Gaussian RBF (FastKAN): ``exp(-((u - mu_g) / h)^2)`` plus a scalar bias.
+
+    ``rbf_weight`` (1, 9, G) ~ truncated N(0, 1); ``bias`` (1,) = 0.
+    """
+
+    weight_name = 'rbf_weight'
+
+    @staticmethod
+    def bump(z: Tensor) -> Tensor:
+        return torch.exp(-z * z)
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        super().init_parameters(conv)
+        conv.rbf_weight = nn.Parameter(
+            nn.init.trunc_normal_(torch.empty(1, TAPS, self.num_features), std=1.0))
+        conv.bias = nn.Parameter(torch.zeros(1))
+
+    def output_bias(self, conv: nn.Module) -> Tensor:
+        return conv.bias[0]
+
+
+class RSWAFBasis(GridBasis):
+    """Reflectional switch (FasterKAN): ``1 - tanh((u - mu_g) / h)^2``.
+
+    ``rswaf_weight`` (1, 9, G) ~ N(0, 1/sqrt(9 G)).
+    """
+
+    weight_name = 'rswaf_weight'
+
+    @staticmethod
+    def bump(z: Tensor) -> Tensor:
+        return 1.0 - torch.tanh(z) ** 2
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        super().init_parameters(conv)
+        g = self.num_features
+        conv.rswaf_weight = nn.Parameter(
+            torch.randn(1, TAPS, g) / math.sqrt(TAPS * g))
+
+
+class BSplineBasis(KANBasis):
+    r"""``f_k(u) = a_k u + s_k sum_j C_{k,j} B_j(u)``: G+K B-splines of order K.
+
+    Knots ``t_i = -1 + (i - K) 2/G``, ``i = 0..G+2K`` (buffer ``knots``),
+    Cox-de Boor with half-open intervals. ``spline_weight`` (1, 9, G+K)
+    ~ N(0, 1/sqrt(9 (G+K))), ``scaler`` (1, 9) = 1.
+    """
+
+    def __init__(self, grid_size: int, spline_order: int) -> None:
+        _check_min('grid_size', grid_size, 2)
+        _check_min('spline_order', spline_order, 1)
+        self.order = spline_order
+        step = 2.0 / grid_size
+        self.knots = [-1.0 + (i - spline_order) * step
+                      for i in range(grid_size + 2 * spline_order + 1)]
+        self.num_features = grid_size + spline_order
+        self.at_zero = self.evaluate(torch.zeros(1, dtype=torch.float64)
+                                     ).flatten().tolist()
+
+    def evaluate(self, u: Tensor) -> Tensor:
+        """``B_0(u)..B_{G+K-1}(u)`` stacked on a new last dim."""
+        t = u.new_tensor(self.knots)
+        x = u.unsqueeze(-1)
+        bases = ((x >= t[:-1]) & (x < t[1:])).to(u.dtype)
+        for p in range(1, self.order + 1):
+            left = (x - t[:-(p + 1)]) / (t[p:-1] - t[:-(p + 1)])
+            right = (t[p + 1:] - x) / (t[p + 1:] - t[1:-p])
+            bases = left * bases[..., :-1] + right * bases[..., 1:]
+        return bases
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        n = self.num_features
+        conv.register_buffer('knots', torch.tensor(self.knots))
+        conv.spline_weight = nn.Parameter(
+            torch.randn(1, TAPS, n) / math.sqrt(TAPS * n))
+        conv.scaler = nn.Parameter(torch.ones(1, TAPS))
+
+    def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
+        bases = self.evaluate(u)
+        return [b - z for b, z in zip(bases.unbind(-1), self.at_zero)]
+
+    def coefficients(self, conv: nn.Module) -> Tensor:
+        return (conv.scaler[0, :, None] * conv.spline_weight[0]).t()
+
+    def tap_constants(self, conv: nn.Module) -> Tensor:
+        z = conv.spline_weight.new_tensor(self.at_zero)
+        return conv.scaler[0] * (conv.spline_weight[0] @ z)
+
+
+# --------------------------------------------------------------------------
+# Safe Padé rational (KAT's group-rational KAN), one R shared by the conv.
+# --------------------------------------------------------------------------
+def rational(u: Tensor, numerator: Tensor, denominator: Tensor) -> Tensor:
+    """``R(u) = (p_0 + p_1 u + .. + p_m u^m) / (1 + |q_1 u + .. + q_n u^n|)``.
+
+    The denominator is >= 1, so R has no poles; d|z|/dz = sign(z) is finite
+    (0) at the kink z = 0.
+    """
+    num = numerator[-1] * torch.ones_like(u)
+    for p in numerator.flip(0)[1:]:
+        num = num * u + p
+    den = denominator[-1] * u
+    for q in denominator.flip(0)[1:]:
+        den = (den + q) * u
+    return num / (1.0 + den.abs())
+
+
+@lru_cache(maxsize=None)
+def silu_rational_fit(num_degree: int, den_degree: int) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
+    """Least-squares fit of :func:`rational` to SiLU on [-3, 3] (float64).
+
+    A linearised solve ``P(u) ~= y (1 + Q(u))`` gives the start; L-BFGS then
+    minimises the true squared error. Cached: computed once per degree pair.
+    """
+    u = torch.linspace(-3.0, 3.0, 601, dtype=torch.float64)
+    y = torch.nn.functional.silu(u)
+    powers_p = torch.stack([u ** i for i in range(num_degree + 1)], 1)
+    powers_q = torch.stack([u ** i for i in range(1, den_degree + 1)], 1)
+    design = torch.cat([powers_p, -y[:, None] * powers_q], 1)
+    sol = torch.linalg.lstsq(design, y[:, None]).solution[:, 0]
+    p = sol[:num_degree + 1].clone().requires_grad_(True)
+    q = sol[num_degree + 1:].clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([p, q], max_iter=500, tolerance_grad=1e-12,
+                            tolerance_change=1e-15, line_search_fn='strong_wolfe')
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = ((rational(u, p, q) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return tuple(p.detach().tolist()), tuple(q.detach().tolist())
+
+
+class RationalBasis(KANBasis):
+    """``f_k(u) = a_k u + s_k R(u)`` with one rational R per conv.
+
+    ``numerator`` (m+1,) and ``denominator`` (n,) start as the SiLU fit;
+    ``scaler`` (1, 9) = 1. Feature: ``R(u) - R(0)``, ``R(0) = p_0``.
+    """
+
+    def __init__(self, num_degree: int, den_degree: int) -> None:
+        _check_min('num_degree', num_degree, 1)
+        _check_min('den_degree', den_degree, 1)
+        self.degrees = (num_degree, den_degree)
+        self.num_features = 1
+
+    def init_parameters(self, conv: nn.Module) -> None:
+        p, q = silu_rational_fit(*self.degrees)
+        conv.numerator = nn.Parameter(torch.tensor(p, dtype=torch.float32))
+        conv.denominator = nn.Parameter(torch.tensor(q, dtype=torch.float32))
+        conv.scaler = nn.Parameter(torch.ones(1, TAPS))
+
+    def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
+        p = conv.numerator.to(u.dtype)
+        return [rational(u, p, conv.denominator.to(u.dtype)) - p[0]]
+
+    def coefficients(self, conv: nn.Module) -> Tensor:
+        return conv.scaler
+
+    def tap_constants(self, conv: nn.Module) -> Tensor:
+        return conv.numerator[0] * conv.scaler[0]
+
+
+KAN_TYPES: Sequence[str] = ('chebyshev', 'legendre', 'jacobi', 'hermite',
+                            'rbf', 'b_spline', 'rswaf', 'rational')
+
+
+def build_basis(kan_type: str, degree: int = 3, grid_size: int = 3,
+                spline_order: int = 3, alpha: float = 0.5, beta: float = 0.5,
+                num_degree: int = 5, den_degree: int = 4) -> KANBasis:
+    """Make the basis of one KAN type; the arguments a type does not use are ignored."""
+    if kan_type in POLYNOMIALS:
+        return PolynomialBasis(kan_type, degree, alpha, beta)
+    builders: Dict[str, Type] = dict(rbf=RBFBasis, rswaf=RSWAFBasis)
+    if kan_type in builders:
+        return builders[kan_type](grid_size)
+    if kan_type == 'b_spline':
+        return BSplineBasis(grid_size, spline_order)
+    if kan_type == 'rational':
+        return RationalBasis(num_degree, den_degree)
+    raise ValueError(f'unknown kan_type {kan_type!r}; expected one of {", ".join(KAN_TYPES)}')

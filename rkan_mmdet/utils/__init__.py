@@ -1,0 +1,1 @@
+"""Non-model utilities (filled in by the foundation work)."""
