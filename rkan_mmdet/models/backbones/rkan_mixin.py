@@ -23,11 +23,11 @@ MAX_STAGES = 4
 IntOrSeq = Union[int, Sequence[int]]
 
 
-def per_stage(name: str, value, length: int = MAX_STAGES) -> list:
-    """A scalar broadcast to ``length`` stages, or a list checked for length."""
+def per_stage(name: str, value, length: int = MAX_STAGES, unit: str = 'stage') -> list:
+    """A scalar broadcast to ``length`` entries, or a list checked for length."""
     if isinstance(value, (list, tuple)):
         if len(value) != length:
-            raise ValueError(f'{name} must have one entry per stage ({length}), '
+            raise ValueError(f'{name} must have one entry per {unit} ({length}), '
                              f'got {len(value)}: {value!r}')
         return list(value)
     return [value] * length
@@ -67,8 +67,8 @@ class RKANMixin:
         if kan_type not in KAN_TYPES:
             raise ValueError(f'unknown kan_type {kan_type!r}; expected one of '
                              f'{", ".join(KAN_TYPES)}')
-        kan_orders = per_stage('kan_orders', kan_orders, 2)
-        kan_grids = per_stage('kan_grids', kan_grids, 2)
+        kan_orders = per_stage('kan_orders', kan_orders, 2, 'KAN conv')
+        kan_grids = per_stage('kan_grids', kan_grids, 2, 'KAN conv')
         super().__init__(*args, **kwargs)
 
         enabled = [i for i, mech in enumerate(mechanisms) if mech is not None]
@@ -110,6 +110,12 @@ class RKANMixin:
                 block.eval()
                 for param in block.parameters():
                     param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        """mmdet/mmpretrain's ``train`` returns None; nn.Module's contract (and
+        torch.onnx / torch.export, which call ``model.train(False)``) need self."""
+        super().train(mode)
+        return self
 
     def _rkan(self, name: str, x: Tensor, y: Tensor) -> Tensor:
         block = self.rkan_layers[name]
