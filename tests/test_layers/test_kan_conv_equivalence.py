@@ -1,4 +1,14 @@
-"""KANConv2d (fast, no unfold) == the literal unfold reference, forward and backward."""
+"""KANConv2d (fast, no unfold) == the literal unfold reference, forward and backward.
+
+Float32 agreement is held to 1e-5 of each tensor's largest value. Gradients of
+parameters are sums over every position, so summation order alone moves them
+by up to ~2e-5 on rare inputs (a 300-seed scan: only rational's denominator and
+rbf's scalar bias ever exceed 1e-5); seeds are therefore fixed per case, and
+``test_kan_conv_options.test_float64_matches_reference_tightly`` shows the two
+agree to 1e-12 when rounding is out of the way.
+"""
+import zlib
+
 import pytest
 import torch
 
@@ -33,7 +43,7 @@ def assert_close_rel(actual: torch.Tensor, expected: torch.Tensor, rtol: float) 
 @pytest.mark.parametrize('stride,dilation,shape', GEOMETRIES)
 def test_forward_and_gradients_match_reference(kan_type: str, stride: int,
                                                dilation: int, shape: tuple) -> None:
-    gen = torch.Generator().manual_seed(hash((kan_type, stride, dilation, shape)) % 2**31)
+    gen = torch.Generator().manual_seed(zlib.crc32(repr((kan_type, stride, dilation, shape)).encode()))
     torch.manual_seed(0)
     conv = KANConv2d(kan_type, degree=3, grid_size=4, spline_order=3,
                      stride=stride, dilation=dilation)
@@ -62,6 +72,18 @@ def test_forward_and_gradients_match_reference(kan_type: str, stride: int,
         assert_close_rel(gp_fast[name], gp_ref[name], 1e-5)
 
 
+@pytest.mark.parametrize('kan_type', ['chebyshev', 'legendre', 'hermite', 'jacobi'])
+@pytest.mark.parametrize('degree', [1, 2, 7])
+def test_power_and_recurrence_paths_match_reference(kan_type: str, degree: int) -> None:
+    """Degrees <= 6 use the exact power-basis form, higher ones the recurrence."""
+    gen = torch.Generator().manual_seed(degree)
+    conv = KANConv2d(kan_type, degree=degree, stride=2)
+    assert conv.basis.use_powers is (degree <= 6)
+    randomize(conv, gen)
+    x = torch.randn(2, 3, 9, 8, generator=gen)
+    assert_close_rel(conv(x), reference_kan_conv(conv, x), 1e-5)
+
+
 @pytest.mark.parametrize('kan_type', ['chebyshev', 'jacobi', 'b_spline', 'rational'])
 def test_padded_border_is_f_of_zero(kan_type: str) -> None:
     """On a 1x1 map every output is f_4(x) + sum_{k != 4} f_k(0) (+ b)."""
@@ -76,3 +98,24 @@ def test_padded_border_is_f_of_zero(kan_type: str) -> None:
     from .reference import tap_function
     for k in range(9):
         torch.testing.assert_close(taps[:, k], tap_function(conv, k, u), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('kan_type', ['chebyshev', 'rational', 'b_spline'])
+@pytest.mark.parametrize('input_grad', [True, False])
+def test_chunked_execution_is_exact(kan_type: str, input_grad: bool) -> None:
+    """One plane per chunk (forward and recomputed backward) == the reference."""
+    gen = torch.Generator().manual_seed(7)
+    conv = KANConv2d(kan_type, stride=2).double()
+    randomize(conv, gen)
+    conv.cpu_chunk_elements = 10  # < H*W: every plane is its own chunk
+    x = torch.randn(2, 5, 6, 7, generator=gen, dtype=torch.float64).requires_grad_(input_grad)
+    grads = []
+    for fn in (lambda: conv(x), lambda: reference_kan_conv(conv, x)):
+        conv.zero_grad()
+        x.grad = None
+        y = fn()
+        (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+        grads.append([y.detach()] + ([x.grad] if input_grad else []) +
+                     [p.grad for p in conv.parameters()])
+    for fast, ref in zip(*grads):
+        torch.testing.assert_close(fast, ref, rtol=1e-11, atol=1e-11)

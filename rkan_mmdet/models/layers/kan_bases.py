@@ -17,7 +17,12 @@ basis here supplies everything else:
 * :meth:`KANBasis.tap_constants` returns what the shift moved out of each
   tap, ``sum_f c_{k,f} psi_f(0)``, as ``(9,)``;
 * :meth:`KANBasis.output_bias` is a bias added once to the output (rbf's
-  ``b``; 0 for the other types).
+  ``b``; 0 for the other types);
+* :meth:`KANBasis.feature_parameters` lists the parameters the features
+  themselves read (only rational's); the rest enter through the kernel.
+
+Parameter-side maths uses broadcast products, not matmul, so that mmengine's
+FLOP counter sees only the conv's own work (see ``KANConv2d.flops``).
 
 A basis is a stateless strategy object; parameters live on the conv so that
 their names are flat (``poly_weight``, not ``basis.poly_weight``).
@@ -51,6 +56,10 @@ class KANBasis:
 
     def output_bias(self, conv: nn.Module) -> Tensor:
         return conv.base_weight.new_zeros(())
+
+    def feature_parameters(self, conv: nn.Module) -> List[Tensor]:
+        """Parameters that :meth:`features` reads (so gradients reach them)."""
+        return []
 
 
 def _check_min(name: str, value: int, minimum: int) -> None:
@@ -100,8 +109,19 @@ class PolynomialBasis(KANBasis):
 
     Parameters: ``poly_weight`` (1, 9, D+1) ~ N(0, 1/sqrt(9 (D+1))) and
     ``scaler`` (1, 9) = 1. P_0 = 1 is constant, so it only enters
-    :meth:`tap_constants`; the features are P_1..P_D, shifted to vanish at 0.
+    :meth:`tap_constants`.
+
+    Features. Each shifted ``P_d(t) - P_d(0)`` is a polynomial in t without a
+    constant term, ``sum_{j=1..d} M[d, j] t^j``. So, exactly, the features can
+    be the powers ``t, t^2, .., t^D`` (zero at 0 with no shift) and the kernel
+    absorbs the fixed matrix M: ``e_{k,j} = s_k sum_d W_{k,d} M[d, j]``. That
+    costs D-1 multiplies instead of a recurrence of ~5 passes per degree. The
+    power basis loses float32 accuracy as 2^D grows, so above
+    ``MAX_POWER_DEGREE`` (float32 error <= 1.2e-6 relative up to there) the
+    features are the shifted recurrence values themselves.
     """
+
+    MAX_POWER_DEGREE = 6
 
     def __init__(self, family: str, degree: int, alpha: float = 0.5,
                  beta: float = 0.5) -> None:
@@ -109,15 +129,31 @@ class PolynomialBasis(KANBasis):
         self.degree = degree
         self.recurrence = POLYNOMIALS[family](degree, alpha=alpha, beta=beta)
         self.at_zero = self.evaluate(0.0)  # P_0(0)..P_D(0), python floats
+        self.power_matrix = self.evaluate_coefficients()  # M[d][j], d, j = 0..D
+        self.use_powers = degree <= self.MAX_POWER_DEGREE
         self.num_features = degree
 
     def evaluate(self, t):
         """P_0(t)..P_D(t) by the recurrence (tensor or float ``t``)."""
-        polys = [t * 0 + 1.0]
-        for n, (a, b, g) in enumerate(self.recurrence, start=1):
-            prev2 = polys[-2] if n >= 2 else 0.0
-            polys.append((a * t + b) * polys[-1] - g * prev2)
-        return polys
+        polys = [1.0, self.recurrence[0][0] * t + self.recurrence[0][1]]
+        for a, b, g in self.recurrence[1:]:
+            polys.append((a * t + b) * polys[-1] - g * polys[-2] if b else
+                         a * t * polys[-1] - g * polys[-2])
+        if isinstance(t, Tensor):  # P_0 stayed a python 1.0 inside the recurrence
+            polys[0] = torch.ones_like(t)
+        return polys[:self.degree + 1]
+
+    def evaluate_coefficients(self) -> List[List[float]]:
+        """Power-basis coefficients: P_d(t) = sum_j M[d][j] t^j."""
+        d1 = self.degree + 1
+        coeffs = [[1.0] + [0.0] * self.degree]
+        prev2 = [0.0] * d1
+        for a, b, g in self.recurrence:
+            prev = coeffs[-1]
+            coeffs.append([b * prev[j] - g * prev2[j] + (a * prev[j - 1] if j else 0.0)
+                           for j in range(d1)])
+            prev2 = prev
+        return coeffs
 
     def init_parameters(self, conv: nn.Module) -> None:
         d1 = self.degree + 1
@@ -126,15 +162,25 @@ class PolynomialBasis(KANBasis):
         conv.scaler = nn.Parameter(torch.ones(1, TAPS))
 
     def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
-        polys = self.evaluate(torch.tanh(u))[1:]
+        t = torch.tanh(u)
+        if self.use_powers:
+            powers = [t]
+            for _ in range(1, self.degree):
+                powers.append(powers[-1] * t)
+            return powers
+        polys = self.evaluate(t)[1:]
         return [p - z if z != 0 else p for p, z in zip(polys, self.at_zero[1:])]
 
     def coefficients(self, conv: nn.Module) -> Tensor:
-        return (conv.scaler[0, :, None] * conv.poly_weight[0, :, 1:]).t()
+        coef = conv.scaler[0, :, None] * conv.poly_weight[0, :, 1:]  # (9, D)
+        if self.use_powers:
+            matrix = coef.new_tensor(self.power_matrix)[1:, 1:]
+            coef = (coef[:, :, None] * matrix).sum(1)
+        return coef.t()
 
     def tap_constants(self, conv: nn.Module) -> Tensor:
         p0 = conv.poly_weight.new_tensor(self.at_zero)
-        return conv.scaler[0] * (conv.poly_weight[0] @ p0)
+        return conv.scaler[0] * (conv.poly_weight[0] * p0).sum(-1)
 
 
 # --------------------------------------------------------------------------
@@ -181,7 +227,7 @@ class GridBasis(KANBasis):
         return self._weight(conv).t()
 
     def tap_constants(self, conv: nn.Module) -> Tensor:
-        return self._weight(conv) @ self._weight(conv).new_tensor(self.at_zero)
+        return (self._weight(conv) * self._weight(conv).new_tensor(self.at_zero)).sum(-1)
 
 
 class RBFBasis(GridBasis):
@@ -271,7 +317,7 @@ class BSplineBasis(KANBasis):
 
     def tap_constants(self, conv: nn.Module) -> Tensor:
         z = conv.spline_weight.new_tensor(self.at_zero)
-        return conv.scaler[0] * (conv.spline_weight[0] @ z)
+        return conv.scaler[0] * (conv.spline_weight[0] * z).sum(-1)
 
 
 # --------------------------------------------------------------------------
@@ -345,6 +391,9 @@ class RationalBasis(KANBasis):
 
     def coefficients(self, conv: nn.Module) -> Tensor:
         return conv.scaler
+
+    def feature_parameters(self, conv: nn.Module) -> List[Tensor]:
+        return [conv.numerator, conv.denominator]
 
     def tap_constants(self, conv: nn.Module) -> Tensor:
         return conv.numerator[0] * conv.scaler[0]

@@ -15,19 +15,100 @@ One set of ``f_k`` is shared by all channels. Writing
 where ``Phi(x)`` is (B*C, 1+NF, H, W) (feature 0 is ``u`` itself, weighted by
 ``a``) and ``K`` is (1, 1+NF, 3, 3). Because ``phi(0) = 0``, the conv's own
 zero padding equals zero padding in input space: a padded tap contributes
-exactly ``f_k(0)``, folded into ``beta``. The op reads O(NF) feature maps
-instead of 9 unfolded copies of every basis.
+exactly ``f_k(0)``, folded into ``beta``. See :func:`kan_conv2d`.
+
+Execution (:class:`ChunkedKANConv`): channel planes share the kernel, so they
+are processed in chunks of about ``chunk_elements`` values. Forward keeps no
+feature maps; backward recomputes each chunk's features under autograd. Peak
+memory is O(chunk) instead of O(NF * input), and the elementwise feature passes
+run in cache. ONNX export and torch.compile trace the plain :func:`kan_conv2d`.
 
 Shapes: ``(B, C, H, W) -> (B, C, floor((H - 1) / s) + 1, floor((W - 1) / s) + 1)``.
 """
-from typing import Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from .kan_bases import KAN_TYPES, TAPS, KANBasis, build_basis
+
+
+def kan_conv2d(conv: 'KANConv2d', x: Tensor, kernel: Tensor, bias: Tensor) -> Tensor:
+    """The exact fast form, in plain differentiable ops: (B, C, H, W) -> (B, C, H', W')."""
+    b, c, h, w = x.shape
+    feats = torch.stack([x] + conv.basis.features(conv, x), 2)
+    y = F.conv2d(feats.reshape(b * c, -1, h, w), kernel.to(feats.dtype),
+                 bias.to(feats.dtype), stride=conv.stride, padding=conv.dilation,
+                 dilation=conv.dilation)
+    return y.reshape(b, c, y.shape[-2], y.shape[-1])
+
+
+class ChunkedKANConv(torch.autograd.Function):
+    """:func:`kan_conv2d` over chunks of channel planes, recomputed in backward.
+
+    Inputs: ``x`` (B, C, H, W), ``kernel``, ``bias``, the module, then the
+    basis' feature parameters (rational's ``numerator``/``denominator``), so
+    that their gradients flow. Autocast state is replayed in backward.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, kernel: Tensor, bias: Tensor, conv: 'KANConv2d',
+                *feature_params: Tensor) -> Tensor:
+        b, c, h, w = x.shape
+        planes = x.contiguous().view(b * c, 1, h, w)
+        step = max(1, conv.chunk_elements // (h * w))
+        out: Optional[Tensor] = None
+        for start in range(0, b * c, step):
+            y = kan_conv2d(conv, planes[start:start + step], kernel, bias)
+            if out is None:
+                out = y.new_empty(b * c, 1, y.shape[-2], y.shape[-1])
+            out[start:start + step] = y
+        device = x.device.type
+        ctx.autocast = (device, torch.is_autocast_enabled(device),
+                        torch.get_autocast_dtype(device))
+        ctx.conv, ctx.step = conv, step
+        ctx.save_for_backward(x, kernel, bias)
+        return out.view(b, c, out.shape[-2], out.shape[-1])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        x, kernel, bias = ctx.saved_tensors
+        conv, step = ctx.conv, ctx.step
+        b, c, h, w = x.shape
+        planes = x.detach().contiguous().view(b * c, 1, h, w)
+        grad_planes = grad_out.contiguous().view(b * c, 1, *grad_out.shape[-2:])
+        params = [p for p in conv.basis.feature_parameters(conv)]
+        leaves = [kernel.detach().requires_grad_(), bias.detach().requires_grad_()]
+        grads: List[Optional[Tensor]] = [None] * (2 + len(params))
+        grad_x = torch.empty_like(planes) if ctx.needs_input_grad[0] else None
+        device, enabled, dtype = ctx.autocast
+        with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):
+            for start in range(0, b * c, step):
+                xc = planes[start:start + step].requires_grad_(grad_x is not None)
+                wrt = ([xc] if grad_x is not None else []) + leaves + \
+                    [p for p in params if p.requires_grad]
+                y = kan_conv2d(conv, xc, *leaves)
+                chunk = torch.autograd.grad(y, wrt, grad_planes[start:start + step],
+                                            allow_unused=True)
+                if grad_x is not None:
+                    grad_x[start:start + step] = chunk[0]
+                    chunk = chunk[1:]
+                _accumulate(grads, chunk, [True, True] + [p.requires_grad for p in params])
+        grad_x = None if grad_x is None else grad_x.view(b, c, h, w)
+        return (grad_x, grads[0], grads[1], None, *grads[2:])
+
+
+def _accumulate(total: List[Optional[Tensor]], new: Tuple[Optional[Tensor], ...],
+                present: List[bool]) -> None:
+    values = iter(new)
+    for i, has in enumerate(present):
+        g = next(values) if has else None
+        if g is not None:
+            total[i] = g if total[i] is None else total[i] + g
 
 
 @MODELS.register_module()
@@ -48,6 +129,10 @@ class KANConv2d(nn.Module):
     Parameters (public names, the checkpoint format): ``base_weight`` (1, 9)
     for every type, Kaiming-normal (std sqrt(2/9)), plus the basis' own (see
     :mod:`.kan_bases`).
+
+    Attributes:
+        chunk_elements: input values per chunk (CPU default 2**17, about
+            cache-sized; CUDA 2**25, which rarely splits).
     """
 
     def __init__(self, kan_type: str = 'chebyshev', degree: int = 3,
@@ -64,6 +149,8 @@ class KANConv2d(nn.Module):
         self.kan_type = kan_type
         self.stride = stride
         self.dilation = dilation
+        self.cpu_chunk_elements = 2**17
+        self.cuda_chunk_elements = 2**25
         self.basis: KANBasis = build_basis(
             kan_type, degree=degree, grid_size=grid_size,
             spline_order=spline_order, alpha=alpha, beta=beta,
@@ -76,6 +163,10 @@ class KANConv2d(nn.Module):
     def num_features(self) -> int:
         """Feature maps per channel: ``u`` itself plus the basis' NF."""
         return 1 + self.basis.num_features
+
+    @property
+    def chunk_elements(self) -> int:
+        return self.cuda_chunk_elements if self.base_weight.is_cuda else self.cpu_chunk_elements
 
     def kernel_and_bias(self) -> Tuple[Tensor, Tensor]:
         """``K`` (1, 1+NF, 3, 3) and ``beta`` (1,) of the fast form."""
@@ -94,17 +185,14 @@ class KANConv2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, C, H, W) -> (B, C, H', W')``."""
-        b, c, h, w = x.shape
-        channels_last = x.dim() == 4 and x.is_contiguous(
-            memory_format=torch.channels_last) and not x.is_contiguous()
-        feats = torch.stack([x] + self.basis.features(self, x), 2)
         kernel, bias = self.kernel_and_bias()
-        y = F.conv2d(feats.reshape(b * c, self.num_features, h, w),
-                     kernel.to(feats.dtype), bias.to(feats.dtype),
-                     stride=self.stride, padding=self.dilation,
-                     dilation=self.dilation)
-        y = y.reshape(b, c, y.shape[-2], y.shape[-1])
-        return y.contiguous(memory_format=torch.channels_last) if channels_last else y
+        if torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling():
+            return kan_conv2d(self, x, kernel, bias)
+        y = ChunkedKANConv.apply(x, kernel, bias, self,
+                                 *self.basis.feature_parameters(self))
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            y = y.contiguous(memory_format=torch.channels_last)
+        return y
 
     def extra_repr(self) -> str:
         return (f'kan_type={self.kan_type}, features={self.num_features}, '
@@ -121,3 +209,29 @@ class KANConv2d(nn.Module):
         wo = (w - 1) // self.stride + 1
         return b * c * ho * wo * TAPS * self.num_features + \
             b * c * h * w * self.basis.num_features
+
+
+def kan_conv_flop_jit(inputs: list, outputs: list) -> int:
+    """mmengine FLOP handle of a traced :class:`ChunkedKANConv` (see ``KANConv2d.flops``)."""
+    from mmengine.analysis.jit_handles import get_shape
+    b, c, h, w = get_shape(inputs[0])
+    features = get_shape(inputs[1])[1]
+    ho, wo = get_shape(outputs[0])[-2:]
+    return b * c * ho * wo * TAPS * features + b * c * h * w * (features - 1)
+
+
+def register_complexity_handles() -> None:
+    """Teach ``mmengine.analysis`` (FLOPs and activations) the KAN conv op.
+
+    mmengine has no public registry for handles of custom ops; its analyzers
+    start from these module-level tables, so an entry there is what makes
+    ``get_model_complexity_info`` count RKAN models right.
+    """
+    from mmengine.analysis import complexity_analysis
+    from mmengine.analysis.jit_handles import generic_activation_jit
+    name = f'prim::PythonOp.{ChunkedKANConv.__name__}'
+    complexity_analysis._DEFAULT_SUPPORTED_FLOP_OPS[name] = kan_conv_flop_jit
+    complexity_analysis._DEFAULT_SUPPORTED_ACT_OPS[name] = generic_activation_jit()
+
+
+register_complexity_handles()
