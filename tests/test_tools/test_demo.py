@@ -1,0 +1,145 @@
+"""tools/train.py and tools/test.py end to end on a tiny synthetic COCO set,
+the missing-data message, and the command-line switches of both tools."""
+import importlib.util
+import subprocess
+import sys
+from argparse import Namespace
+from pathlib import Path
+from types import ModuleType
+from typing import List
+
+import pytest
+from mmengine.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
+COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
+
+
+def load_tool(relpath: str) -> ModuleType:
+    """Import ``tools/<relpath>`` under a unique name (``tools/`` is no package
+    on ``sys.path``; train/test import their helper as a top-level module)."""
+    if '_data_check' not in sys.modules:
+        sys.modules['_data_check'] = load_tool_file('_data_check.py', '_data_check')
+    return load_tool_file(relpath, 'rkan_tool_' + relpath.replace('/', '_')[:-3])
+
+
+def load_tool_file(relpath: str, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / relpath)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def shrink(data: Path) -> List[str]:
+    """--cfg-options that point the demo at ``data`` and make it tiny."""
+    options = ['train_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
+               'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1',
+               'model.test_cfg.rcnn.score_thr=0.0']
+    for loader in ('train', 'val', 'test'):
+        options += [f'{loader}_dataloader.dataset.data_root={data}/',
+                    f'{loader}_dataloader.num_workers=0',
+                    f'{loader}_dataloader.persistent_workers=False']
+    for phase in ('val', 'test'):
+        options.append(f'{phase}_evaluator.ann_file={data}/annotations/instances_val2017.json')
+    return options
+
+
+def run(args: List[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp('data') / 'coco_demo'
+    done = run(['tools/demo/make_coco_demo.py', '--out', str(data), '--num-train', '4',
+                '--num-val', '2', '--size', '128'])
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
+    again = tmp_path / 'again'
+    load_tool('demo/make_coco_demo.py').make_dataset(str(again), 4, 2, 128, 0)
+    for split in ('train', 'val'):
+        name = f'annotations/instances_{split}2017.json'
+        assert (again / name).read_text() == (tiny_coco / name).read_text()
+
+
+def test_train_then_test_reports_coco_ap(tiny_coco: Path, tmp_path: Path) -> None:
+    work_dir, show_dir = tmp_path / 'work', tmp_path / 'show'
+    trained = run(['tools/train.py', str(DEMO), '--work-dir', str(work_dir),
+                   '--cfg-options', *shrink(tiny_coco)])
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert 'Epoch(train) [1][2/2]' in trained.stdout + trained.stderr
+    checkpoint = work_dir / 'epoch_1.pth'
+    assert (work_dir / 'last_checkpoint').read_text().strip() == str(checkpoint)
+
+    tested = run(['tools/test.py', str(DEMO), str(checkpoint), '--work-dir', str(work_dir),
+                  '--show-dir', str(show_dir), '--cfg-options', *shrink(tiny_coco)])
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    metrics = load_tool('demo/run_demo.py').read_test_metrics(work_dir)
+    for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
+        assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, key
+    assert len(list(show_dir.glob('*.jpg'))) == 2  # one drawing per val image
+
+
+def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
+    done = run([str(ROOT / 'tools' / 'train.py'), str(COCO_CONFIG)], cwd=tmp_path)
+    expected = (
+        'Dataset not found: data/coco does not exist '
+        '(config mask_rcnn_rkanet50_1x_coco.py).\n'
+        'Expected layout under data/coco/:\n'
+        '  annotations/instances_train2017.json\n'
+        '  train2017/\n'
+        '  annotations/instances_val2017.json\n'
+        '  val2017/\n'
+        'Get COCO 2017 from https://cocodataset.org/#download (train2017, val2017, '
+        'annotations_trainval2017) and unzip or symlink it there.\n')
+    assert done.returncode == 1
+    assert expected in done.stderr
+    assert 'Traceback' not in done.stderr
+
+
+def test_missing_demo_data_names_the_generator(tmp_path: Path) -> None:
+    check = load_tool_file('_data_check.py', 'rkan_tool_data_check')
+    cfg = Config.fromfile(str(DEMO))
+    cfg.test_dataloader.dataset.data_root = str(tmp_path / 'nowhere')
+    message = check.missing_data_message(cfg, ['test'])
+    assert message.startswith(f'Dataset not found: {tmp_path}/nowhere does not exist')
+    assert '  annotations/instances_val2017.json\n  val2017/\n' in message
+    assert message.endswith('python tools/demo/make_coco_demo.py --out data/coco_demo')
+    assert check.missing_data_message(cfg, []) == ''
+
+
+def test_train_switches() -> None:
+    train = load_tool('train.py')
+
+    def cfg(**kwargs) -> Config:
+        args = dict(config=str(COCO_CONFIG), work_dir=None, resume=None, amp=False,
+                    auto_scale_lr=False, cfg_options=None, launcher='none')
+        return train.build_cfg(Namespace(**{**args, **kwargs}))
+
+    plain = cfg()
+    assert plain.work_dir == 'work_dirs/mask_rcnn_rkanet50_1x_coco'
+    assert not plain.resume and not plain.auto_scale_lr.enable
+    assert (cfg(resume='auto').resume, cfg(resume='auto').load_from) == (True, None)
+    assert cfg(resume='x.pth').load_from == 'x.pth'
+    assert cfg(amp=True).optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg(auto_scale_lr=True).auto_scale_lr.enable
+    assert cfg(cfg_options={'train_cfg.max_epochs': 1}).train_cfg.max_epochs == 1
+
+
+def test_show_dir_drives_detection_and_classification_hooks() -> None:
+    test = load_tool('test.py')
+    det = Config(dict(default_hooks=dict(
+        visualization=dict(type='DetVisualizationHook', draw=False))))
+    test.enable_drawing(det, 'out')
+    assert det.default_hooks.visualization == dict(
+        type='DetVisualizationHook', draw=True, test_out_dir='out')
+    cls = Config(dict(default_hooks=dict(
+        visualization=dict(type='VisualizationHook', enable=False))))
+    test.enable_drawing(cls, 'out')
+    assert cls.default_hooks.visualization == dict(
+        type='VisualizationHook', enable=True, out_dir='out')

@@ -1,0 +1,76 @@
+"""Evaluate a checkpoint of a detector (mmdet) or classifier (mmpretrain) config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR]
+                         [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+
+Metrics are printed by MMEngine and also written by its LoggerHook to
+``<work-dir>/<timestamp>/<timestamp>.json``.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
+from _data_check import exit_if_data_missing
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument('--work-dir', help='where the logs and metrics go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--show-dir', help='save images with drawn predictions '
+                        'here (relative paths are under <work-dir>/<timestamp>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. test_dataloader.batch_size=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_drawing(cfg: Config, show_dir: str) -> None:
+    """Turn on the config's visualization hook: mmdet's ``DetVisualizationHook``
+    (``draw``/``test_out_dir``) or mmpretrain's ``VisualizationHook``
+    (``enable``/``out_dir``)."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise SystemExit(f'--show-dir: {cfg.filename} has no '
+                         'default_hooks.visualization to draw with')
+    if 'DetVisualizationHook' in str(hook.get('type')):
+        hook.update(draw=True, test_out_dir=show_dir)
+    else:
+        hook.update(enable=True, out_dir=show_dir)
+
+
+def build_cfg(args: argparse.Namespace) -> Config:
+    """The config with the command-line switches applied."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_drawing(cfg, args.show_dir)
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = build_cfg(args)
+    exit_if_data_missing(cfg, ['test'])
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
