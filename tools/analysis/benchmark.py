@@ -1,0 +1,199 @@
+"""Speed, memory, params and FLOPs of backbones and full detectors, side by side.
+
+Every model in the list runs interleaved in one process, so the printed
+ratios (each model / the first) hold on a noisy machine. For each model:
+
+* backbone: forward (eval, no grad) and forward+backward (train) times as
+  median / min / max after warm-up, peak memory of one forward+backward
+  (fresh child process), params, and FLOPs through ``mmengine.analysis``;
+* detector (``--detector``): inference time of ``model.predict`` (eval, no
+  grad), peak memory and params. The RoI head keeps exactly 100 detections
+  (score_thr 0) so that random weights give every model the same mask work.
+
+Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
+(the backbone is ``cfg.model.backbone``; the detector is ``cfg.model``).
+
+    python tools/analysis/benchmark.py                        # R50 vs RKAN-R50
+    python tools/analysis/benchmark.py --detector --device cuda --amp
+    python tools/analysis/benchmark.py configs/mask_rcnn_r50_1x_coco.py \\
+        configs/mask_rcnn_rkanet50_1x_coco.py --batch-size 2 --input-size 640 640
+"""
+import argparse
+import contextlib
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import torch
+from mmengine.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import rkan_mmdet  # noqa: E402,F401  (registers the backbones)
+from tools.analysis.bench_utils import (memory_in_child, peak_memory_mb,  # noqa: E402
+                                        summary_ms, time_interleaved)
+
+PRESETS = {
+    'resnet50': 'configs/mask_rcnn_r50_1x_coco.py',
+    'rkanet50': 'configs/mask_rcnn_rkanet50_1x_coco.py',
+    'rkanet50_2xl': 'configs/mask_rcnn_rkanet50_2xl_1x_coco.py',
+    'senet50': 'configs/mask_rcnn_senet50_1x_coco.py',
+    'rkan_senet50': 'configs/mask_rcnn_rkan_senet50_1x_coco.py',
+}
+
+
+def load_model_cfg(name: str) -> dict:
+    path = ROOT / PRESETS.get(name, name)
+    if not path.is_file():
+        raise SystemExit(f'unknown model {name!r}: not a preset ({", ".join(PRESETS)}) '
+                         'nor a config file')
+    model = copy.deepcopy(Config.fromfile(str(path)).model)
+    model.backbone.init_cfg = None  # random weights: no checkpoint needed
+    model.backbone.pop('pretrained', None)
+    if model.get('test_cfg', {}).get('rcnn'):
+        model.test_cfg.rcnn.update(score_thr=0.0, max_per_img=100)
+    return model
+
+
+def build(name: str, part: str, device: str):
+    from mmdet.registry import MODELS
+    cfg = load_model_cfg(name)
+    model = MODELS.build(cfg.backbone if part == 'backbone' else cfg)
+    return model.to(device)
+
+
+def autocast(device: str, amp: bool):
+    if not amp:
+        return contextlib.nullcontext()
+    return torch.autocast(device, dtype=torch.bfloat16 if device == 'cpu' else torch.float16)
+
+
+def make_step(name: str, part: str, mode: str, args) -> Callable[[], None]:
+    """A closure running one ``mode`` ('forward', 'train' or 'predict') call."""
+    torch.manual_seed(0)
+    model = build(name, part, args.device)
+    shape = (args.batch_size, 3, *args.input_size)
+    x = torch.randn(shape, device=args.device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    if mode == 'train':
+        model.train()
+
+        def step() -> None:
+            with autocast(args.device, args.amp):
+                outs = model(x)
+            sum(o.float().mean() for o in outs).backward()
+        return step
+    model.eval()
+    samples = detection_samples(args) if part == 'detector' else None
+
+    def run() -> None:
+        with torch.no_grad(), autocast(args.device, args.amp):
+            model(x) if samples is None else model.predict(x, samples)
+    return run
+
+
+def detection_samples(args) -> list:
+    from mmdet.structures import DetDataSample
+    h, w = args.input_size
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                batch_input_shape=(h, w), scale_factor=(1.0, 1.0))
+    return [DetDataSample(metainfo=meta) for _ in range(args.batch_size)]
+
+
+def params_and_flops(name: str, part: str, args) -> Dict[str, float]:
+    from mmengine.analysis import get_model_complexity_info
+    model = build(name, part, 'cpu')
+    model.eval()  # not chained: mmdet's ResNet.train() returns None
+    params = sum(p.numel() for p in model.parameters())
+    flops = None
+    if part == 'backbone':
+        info = get_model_complexity_info(model, inputs=(torch.randn(1, 3, *args.input_size),),
+                                         show_table=False, show_arch=False)
+        flops = info['flops'] * args.batch_size
+    return dict(params_m=params / 1e6, gflops=None if flops is None else flops / 1e9)
+
+
+def benchmark(models: List[str], part: str, args) -> List[dict]:
+    modes = ['forward', 'train'] if part == 'backbone' else ['predict']
+    rows = {m: dict(model=m, part=part, **params_and_flops(m, part, args)) for m in models}
+    for mode in modes:
+        steps = {m: make_step(m, part, mode, args) for m in models}
+        times = time_interleaved(steps, args.device, args.repeats, args.warmup, f'{part} {mode}')
+        for m in models:
+            rows[m][mode] = summary_ms(times[m])
+        del steps
+    for m in models:
+        mode = modes[-1]
+        argv = ['--memory-child', m, part, mode] + child_flags(args)
+        rows[m]['peak_mb'] = memory_in_child(__file__, argv)
+        for mode in modes:
+            rows[m][mode]['ratio'] = rows[m][mode]['median'] / rows[models[0]][mode]['median']
+            rows[m][mode]['img_per_s'] = args.batch_size / rows[m][mode]['median'] * 1e3
+    return list(rows.values())
+
+
+def child_flags(args) -> List[str]:
+    flags = ['--device', args.device, '--batch-size', str(args.batch_size),
+             '--input-size', *map(str, args.input_size)]
+    return flags + (['--amp'] if args.amp else []) + (['--channels-last'] if args.channels_last else [])
+
+
+def print_table(rows: List[dict]) -> None:
+    print(f'\n{"model":16s} {"part":9s} {"mode":8s} {"median ms":>10s} {"min":>8s} {"max":>8s} '
+          f'{"img/s":>7s} {"ratio":>6s} {"peak MB":>8s} {"params M":>9s} {"GFLOPs":>7s}')
+    for row in rows:
+        for mode in ('forward', 'train', 'predict'):
+            if mode not in row:
+                continue
+            t = row[mode]
+            gflops = '-' if row['gflops'] is None else f'{row["gflops"]:.1f}'
+            print(f'{row["model"]:16s} {row["part"]:9s} {mode:8s} {t["median"]:10.1f} '
+                  f'{t["min"]:8.1f} {t["max"]:8.1f} {t["img_per_s"]:7.2f} {t["ratio"]:6.3f} '
+                  f'{row["peak_mb"]:8.0f} {row["params_m"]:9.2f} {gflops:>7s}')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('models', nargs='*', default=['resnet50', 'rkanet50'],
+                        help='preset names or config files; ratios are against the first')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast on CPU, fp16 on CUDA')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--input-size', type=int, nargs=2, default=[640, 640], metavar=('H', 'W'))
+    parser.add_argument('--batch-size', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--backbone-only', action='store_true')
+    parser.add_argument('--detector-only', action='store_true')
+    parser.add_argument('--json', type=Path, default=ROOT / 'work_dirs/benchmark/benchmark.json')
+    parser.add_argument('--memory-child', nargs=3, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.memory_child:
+        name, part, mode = args.memory_child
+        print(peak_memory_mb(make_step(name, part, mode, args), args.device))
+        return
+    print(f'device={args.device} amp={args.amp} input={args.batch_size}x3x'
+          f'{args.input_size[0]}x{args.input_size[1]} torch {torch.__version__} '
+          f'threads={torch.get_num_threads()}', flush=True)
+    rows = []
+    if not args.detector_only:
+        rows += benchmark(args.models, 'backbone', args)
+    if not args.backbone_only:
+        rows += benchmark(args.models, 'detector', args)
+    print_table(rows)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(dict(args={k: v for k, v in vars(args).items()
+                                               if k != 'json'}, rows=rows), indent=2, default=str))
+    print(f'\nwrote {args.json}')
+
+
+if __name__ == '__main__':
+    main()
