@@ -66,3 +66,24 @@ def test_with_cp_gives_the_same_gradients() -> None:
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-5, atol=1e-6)
+
+
+def test_zero_init_residual_starts_as_the_plain_resnet() -> None:
+    from mmdet.models.backbones import ResNet
+    torch.manual_seed(0)
+    model = RKANResNet(depth=18, rkan_mechanisms=('addition', None, 'se', 'addition'))
+    model.init_weights()
+    plain = ResNet(depth=18)
+    plain.load_state_dict(model.state_dict(), strict=False)
+    model.eval()
+    plain.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for ours, ref in zip(model(x), plain(x)):
+            assert torch.equal(ours, ref)
+
+
+def test_zero_init_off_keeps_the_paper_init() -> None:
+    model = RKANResNet(depth=18, zero_init_residual=False)
+    model.init_weights()
+    assert torch.equal(model.rkan_layers['layer4'].out_norm.weight, torch.ones(512))

@@ -9,6 +9,14 @@ mmpretrain: ``res_layers`` (stage names), ``strides``, ``dilations``,
 Blocks live in ``self.rkan_layers`` keyed by stage name (``rkan_layers.layer4``),
 so the backbone's own keys are untouched and plain ResNet weights load.
 Only enabled stages get a block; only the last stage gets the second KAN conv.
+
+Init: with the backbone's ``zero_init_residual`` (mmdet's and mmpretrain's
+default), each block's last norm starts at zero, as every residual branch of
+the backbone does, so a fresh RKAN backbone computes exactly its plain ResNet.
+Training from scratch or from plain ResNet weights then starts from the
+ResNet's function instead of adding a random residual; loading an RKAN
+checkpoint overrides it. ``zero_init_residual=False`` gives the paper code's
+init (BN scale 1).
 """
 import warnings
 from typing import Optional, Sequence, Tuple, Union
@@ -94,7 +102,7 @@ class RKANMixin:
                 dilation=self.dilations[i], last_stage=i == MAX_STAGES - 1,
                 kan_type=kan_type, kan_orders=kan_orders, kan_grids=kan_grids,
                 mechanism=mechanisms[i], shortcut=rkan_shortcut,
-                norm_cfg=self.norm_cfg)
+                norm_cfg=self.norm_cfg, zero_init=self.zero_init_residual)
         self._freeze_stages()
 
     def stage_channels(self, i: int) -> Tuple[int, int]:
@@ -102,6 +110,15 @@ class RKANMixin:
         expansion = getattr(self, 'expansion', None) or self.block.expansion
         out_ch = self.base_channels * 2 ** i * expansion
         return (self.stem_channels if i == 0 else out_ch // 2), out_ch
+
+    def init_weights(self) -> None:
+        """The backbone's init (which resets every BN scale to 1), then the
+        blocks' zero init again unless weights come from a checkpoint."""
+        super().init_weights()
+        init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
+        if self.zero_init_residual and init_cfg.get('type') != 'Pretrained':
+            for block in self.rkan_layers.values():
+                block.zero_init_residual()
 
     def _freeze_stages(self) -> None:
         super()._freeze_stages()

@@ -95,6 +95,9 @@ class RKANBlock(nn.Module):
         mechanism: ``addition``, ``gating`` or ``se``.
         shortcut: add ``BN(conv1x1(x))`` to the residual.
         norm_cfg: the backbone's norm (BN, SyncBN, GN, ...).
+        zero_init: start ``out_norm``'s scale at 0, so that the block adds
+            nothing until it has learned something (the zero_init_residual
+            convention of ResNet's own blocks).
 
     ``forward(x, y)``: x (B, C_in, H, W), y (B, C_out, H', W') -> (B, C_out, H', W').
     """
@@ -104,7 +107,8 @@ class RKANBlock(nn.Module):
                  kan_type: str = 'chebyshev', kan_orders: Sequence[int] = (3, 2),
                  kan_grids: Sequence[int] = (3, 2), mechanism: str = 'addition',
                  shortcut: bool = False,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 norm_cfg: Optional[dict] = None,
+                 zero_init: bool = False) -> None:
         super().__init__()
         norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
 
@@ -125,6 +129,12 @@ class RKANBlock(nn.Module):
             conv1x1(in_channels, out_channels, stride),
             build_norm_layer(norm_cfg, out_channels)[1]) if shortcut else None
         self.mechanism = build_mechanism(mechanism, out_channels)
+        if zero_init:
+            self.zero_init_residual()
+
+    def zero_init_residual(self) -> None:
+        """Zero the residual's last scale: the block then starts as a no-op."""
+        nn.init.zeros_(self.out_norm.weight)
 
     def residual(self, x: Tensor) -> Tensor:
         """``r``: (B, C_in, H, W) -> (B, C_out, H', W')."""
