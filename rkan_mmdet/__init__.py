@@ -7,6 +7,7 @@ checkpoint loading work on torch >= 2.6 without unpickling arbitrary objects.
 """
 from . import utils  # noqa: F401  (safe checkpoint loading first)
 from . import models  # noqa: F401
+from . import engine  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -4,18 +4,27 @@
                           [--auto-scale-lr] [--cfg-options k=v ...]
                           [--launcher none|pytorch|slurm]
 
-Importing ``rkan_mmdet`` registers the RKAN backbones and the safe checkpoint
-loading; the training loop, hooks and logging are MMEngine's own.
+Importing ``rkan_mmdet`` registers the RKAN backbones, the safe checkpoint
+loading and atomic saving; the training loop, hooks and logging are MMEngine's
+own. ``--amp`` is mmengine's fp16 ``AmpOptimWrapper`` on a GPU and our
+``Bf16OptimWrapper`` on a CPU; ``RNGStateHook`` is always added so that
+``--resume`` continues bit-exactly. Bad data (see ``_data_check`` and
+``_annotation_check``) and bad config values (a ``ValueError``/``KeyError``
+while building the Runner) end the run with one ``error: ...`` line, exit 2.
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
+from rkan_mmdet.engine import prepare_cpu_distributed
+from _annotation_check import exit_if_annotations_bad
 from _data_check import exit_if_data_missing
 
 
@@ -49,9 +58,13 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+    if args.amp and torch.cuda.is_available():  # fp16 with dynamic loss scale
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    elif args.amp:  # AmpOptimWrapper needs a GPU: bf16 autocast on the CPU
+        cfg.optim_wrapper.type = 'Bf16OptimWrapper'
+    if not any(h.get('type') == 'RNGStateHook' for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='RNGStateHook')]
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise SystemExit(f'--auto-scale-lr: {args.config} has no '
@@ -67,8 +80,15 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
-    exit_if_data_missing(cfg, ['train', 'val'] if cfg.get('val_cfg') else ['train'])
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    phases = ['train', 'val'] if cfg.get('val_cfg') else ['train']
+    exit_if_data_missing(cfg, phases)
+    exit_if_annotations_bad(cfg, phases)
+    prepare_cpu_distributed(cfg)  # torchrun without GPUs: gloo, DDP without device_ids
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    except (ValueError, KeyError) as e:  # a bad config value: one line, no traceback
+        print(f'error: {e.args[0] if e.args else e}', file=sys.stderr)
+        sys.exit(2)
     runner.train()
 
 

@@ -1,0 +1,113 @@
+"""Shared pieces of the reliability tests: one tiny synthetic COCO set, the
+demo config shrunk by ``--cfg-options`` to an iteration-based run of a few
+iterations at 64 px, and readers for what MMEngine logs.
+
+The demo config is never edited: :func:`shrink` reads it to find the
+``RandomResize`` step and whether it validates, so the options stay valid
+while the demo is recalibrated.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import pytest
+from mmengine.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
+PYTHON = sys.executable
+IMAGE_SIZE = 64
+
+# FPN/heads at 64 channels and fewer proposals: the RKAN-ResNet-18 backbone
+# (default RKAN settings) is unchanged, the heads just stop dominating CPU time.
+SMALL_MODEL = [
+    'model.neck.out_channels=64', 'model.rpn_head.in_channels=64',
+    'model.rpn_head.feat_channels=64',
+    'model.roi_head.bbox_roi_extractor.out_channels=64',
+    'model.roi_head.bbox_head.in_channels=64', 'model.roi_head.bbox_head.fc_out_channels=128',
+    'model.roi_head.mask_roi_extractor.out_channels=64',
+    'model.roi_head.mask_head.in_channels=64', 'model.roi_head.mask_head.conv_out_channels=64',
+    'model.train_cfg.rpn_proposal.nms_pre=200', 'model.train_cfg.rpn_proposal.max_per_img=64',
+    'model.train_cfg.rpn.sampler.num=64', 'model.train_cfg.rcnn.sampler.num=32',
+]
+
+
+def shrink(data: Path, max_iters: int, checkpoint_interval: int = 1000,
+           image_size: int = IMAGE_SIZE) -> List[str]:
+    """--cfg-options: ``max_iters`` iterations of batch 2 at ``image_size`` px
+    on ``data``, deterministic, loss logged unsmoothed every iteration."""
+    demo = Config.fromfile(str(DEMO))
+    resize = next(i for i, t in enumerate(demo.train_dataloader.dataset.pipeline)
+                  if t['type'] == 'RandomResize')
+    options = [
+        'train_cfg._delete_=True', 'train_cfg.type=IterBasedTrainLoop',
+        f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters + 1}',
+        'train_dataloader.batch_size=2', 'train_dataloader.sampler.type=InfiniteSampler',
+        f'train_dataloader.dataset.pipeline.{resize}.scale=({image_size},{image_size})',
+        'default_hooks.checkpoint.by_epoch=False', 'default_hooks.checkpoint.max_keep_ckpts=2',
+        f'default_hooks.checkpoint.interval={checkpoint_interval}',
+        'default_hooks.logger.interval=1', 'log_processor.by_epoch=False',
+        'log_processor.window_size=1', 'randomness.seed=0', 'randomness.deterministic=True',
+        *SMALL_MODEL]
+    loaders = ['train'] + (['val'] if demo.get('val_dataloader') else [])
+    for loader in loaders:
+        options += [f'{loader}_dataloader.dataset.data_root={data}/',
+                    f'{loader}_dataloader.num_workers=0',
+                    f'{loader}_dataloader.persistent_workers=False']
+    if demo.get('val_evaluator'):
+        options.append(f'val_evaluator.ann_file={data}/annotations/instances_val2017.json')
+    return options
+
+
+def train_command(data: Path, work_dir: Path, max_iters: int, flags: Sequence[str] = (),
+                  extra: Sequence[str] = (), config: Path = DEMO, **shrink_kwargs) -> List[str]:
+    """argv of ``tools/train.py`` on the shrunk demo (or a ``config`` derived
+    from it): ``flags`` (``--amp``, ...) before ``--cfg-options``, ``extra``
+    cfg-options after the shrinking ones."""
+    return [PYTHON, 'tools/train.py', str(config), '--work-dir', str(work_dir), *flags,
+            '--cfg-options', *shrink(data, max_iters, **shrink_kwargs), *extra]
+
+
+def run(argv: Sequence[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``argv`` from the repository root, capturing text output."""
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), **kwargs.pop('env', {})}
+    return subprocess.run(list(argv), cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env, **kwargs)
+
+
+def logged_losses(work_dir: Path, newest_only: bool = False) -> Dict[int, float]:
+    """``{iteration: loss}`` from the ``<timestamp>/vis_data/scalars.json`` files
+    under ``work_dir`` (a resumed run logs into a new timestamp folder; later
+    runs win), or from the newest one only."""
+    losses = {}
+    files = sorted(work_dir.glob('*/vis_data/scalars.json'))
+    for scalars in files[-1:] if newest_only else files:
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line)
+            if 'loss' in record:
+                losses[record['iter']] = record['loss']
+    return losses
+
+
+@pytest.fixture(scope='session')
+def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 train / 2 val images of 64 px, shared by every reliability test."""
+    data = tmp_path_factory.mktemp('reliability') / 'coco_demo'
+    done = run([PYTHON, 'tools/demo/make_coco_demo.py', '--out', str(data),
+                '--num-train', '4', '--num-val', '2', '--size', str(IMAGE_SIZE)])
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+@pytest.fixture(scope='session')
+def reference_losses(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Dict[int, float]:
+    """Losses of one uninterrupted 5-iteration run (seed 0, deterministic),
+    the baseline of the determinism and the resume tests."""
+    work_dir = tmp_path_factory.mktemp('reference')
+    done = run(train_command(tiny_coco, work_dir, 5))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return logged_losses(work_dir)
