@@ -20,7 +20,8 @@ initial state).
   include 0 (every zero-padded tap sees u = 0) plus a 10% margin on each
   side; the seen range is shaded. The batch is
   - ``--images DIR``: up to ``--num-images`` images found under DIR;
-  - by default: the same from the config's ``val_dataloader`` data_root,
+  - by default: the same from the config's ``val_dataloader`` (else
+    ``test_dataloader``) data_root,
     if that directory exists, else a random batch;
   - ``--random-input``: ``N(0, 1)`` noise in the *normalised* input space
     (what the data preprocessor would output for standardised pixels).
@@ -264,7 +265,8 @@ def forward_batch(args: argparse.Namespace, cfg: Config, model: nn.Module) -> Te
     """The forward-pass batch chosen by the arguments (see module docstring)."""
     root = args.images
     if root is None and not args.random_input:
-        data_root = cfg.get('val_dataloader', {}).get('dataset', {}).get('data_root')
+        loader = cfg.get('val_dataloader') or cfg.get('test_dataloader') or {}
+        data_root = loader.get('dataset', {}).get('data_root')
         root = data_root if data_root and Path(data_root).is_dir() else None
     if root is not None:
         paths = find_images(Path(root), args.num_images)
