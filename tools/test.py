@@ -10,16 +10,11 @@ end the run with one ``error: ...`` line (exit 2), as in ``tools/train.py``.
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from rkan_mmdet.engine import prepare_cpu_distributed
-from _annotation_check import exit_if_annotations_bad
-from _data_check import exit_if_data_missing
+from _checked_runner import checked_runner
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,15 +66,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
-    exit_if_data_missing(cfg, ['test'])
-    exit_if_annotations_bad(cfg, ['test'])
-    prepare_cpu_distributed(cfg)  # torchrun without GPUs: gloo, DDP without device_ids
-    try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    except (ValueError, KeyError) as e:  # a bad config value: one line, no traceback
-        print(f'error: {e.args[0] if e.args else e}', file=sys.stderr)
-        sys.exit(2)
-    runner.test()
+    checked_runner(cfg, ['test']).test()
 
 
 if __name__ == '__main__':

@@ -15,17 +15,12 @@ while building the Runner) end the run with one ``error: ...`` line, exit 2.
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from rkan_mmdet.engine import prepare_cpu_distributed
-from _annotation_check import exit_if_annotations_bad
-from _data_check import exit_if_data_missing
+from _checked_runner import checked_runner
 
 
 def parse_args() -> argparse.Namespace:
@@ -81,15 +76,7 @@ def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
     phases = ['train', 'val'] if cfg.get('val_cfg') else ['train']
-    exit_if_data_missing(cfg, phases)
-    exit_if_annotations_bad(cfg, phases)
-    prepare_cpu_distributed(cfg)  # torchrun without GPUs: gloo, DDP without device_ids
-    try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    except (ValueError, KeyError) as e:  # a bad config value: one line, no traceback
-        print(f'error: {e.args[0] if e.args else e}', file=sys.stderr)
-        sys.exit(2)
-    runner.train()
+    checked_runner(cfg, phases).train()
 
 
 if __name__ == '__main__':

@@ -34,7 +34,7 @@ def load_file(name: str, module_name: str) -> ModuleType:
 def load_tool(name: str) -> ModuleType:
     """``tools/<name>.py`` as a module (``tools/`` is no package on ``sys.path``:
     the tools import their helpers as top-level modules)."""
-    for helper in ('_data_check', '_annotation_check'):
+    for helper in ('_data_check', '_annotation_check', '_checked_runner'):
         if helper not in sys.modules:
             sys.modules[helper] = load_file(helper, helper)
     return load_file(name, f'rkan_reliability_{name}')

@@ -20,7 +20,7 @@ COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
 def load_tool(relpath: str) -> ModuleType:
     """Import ``tools/<relpath>`` under a unique name (``tools/`` is no package
     on ``sys.path``; train/test import their helper as a top-level module)."""
-    for helper in ('_data_check', '_annotation_check'):
+    for helper in ('_data_check', '_annotation_check', '_checked_runner'):
         if helper not in sys.modules:
             sys.modules[helper] = load_tool_file(f'{helper}.py', helper)
     return load_tool_file(relpath, 'rkan_tool_' + relpath.replace('/', '_')[:-3])
