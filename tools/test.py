@@ -8,31 +8,21 @@ Metrics are printed by MMEngine and also written by its LoggerHook to
 end the run with one ``error: ...`` line (exit 2), as in ``tools/train.py``.
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from _checked_runner import checked_runner
+from _checked_runner import add_common_args, checked_runner, load_cfg, parse
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
-    parser.add_argument('--work-dir', help='where the logs and metrics go '
-                        '(default: work_dirs/<config name>)')
     parser.add_argument('--show-dir', help='save images with drawn predictions '
                         'here (relative paths are under <work-dir>/<timestamp>)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. test_dataloader.batch_size=2')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser, 'where the logs and metrics go')
+    return parse(parser)
 
 
 def enable_drawing(cfg: Config, show_dir: str) -> None:
@@ -51,12 +41,7 @@ def enable_drawing(cfg: Config, show_dir: str) -> None:
 
 def build_cfg(args: argparse.Namespace) -> Config:
     """The config with the command-line switches applied."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_cfg(args)
     cfg.load_from = args.checkpoint
     if args.show_dir:
         enable_drawing(cfg, args.show_dir)

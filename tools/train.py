@@ -13,21 +13,17 @@ own. ``--amp`` is mmengine's fp16 ``AmpOptimWrapper`` on a GPU and our
 while building the Runner) end the run with one ``error: ...`` line, exit 2.
 """
 import argparse
-import os
-import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from _checked_runner import checked_runner
+from _checked_runner import add_common_args, checked_runner, load_cfg, parse
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         metavar='CKPT', help='resume from CKPT, or without a '
                         'value from the latest checkpoint in the work dir')
@@ -35,24 +31,13 @@ def parse_args() -> argparse.Namespace:
                         help='automatic mixed precision training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by (total batch) / auto_scale_lr.base_batch_size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_epochs=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser, 'where logs and checkpoints go')
+    return parse(parser)
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
     """The config with the command-line switches applied."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_cfg(args)
     if args.amp and torch.cuda.is_available():  # fp16 with dynamic loss scale
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
