@@ -19,7 +19,10 @@ basis here supplies everything else:
 * :meth:`KANBasis.output_bias` is a bias added once to the output (rbf's
   ``b``; 0 for the other types);
 * :meth:`KANBasis.feature_parameters` lists the parameters the features
-  themselves read (only rational's); the rest enter through the kernel.
+  themselves read (only rational's); the rest enter through the kernel;
+* :meth:`KANBasis.features_vjp` gives the features with their backward, for
+  the KAN conv's hand-written backward (autograd by default, closed form for
+  the polynomial powers).
 
 Parameter-side maths uses broadcast products, not matmul, so that mmengine's
 FLOP counter sees only the conv's own work (see ``KANConv2d.flops``).
@@ -29,12 +32,13 @@ their names are flat (``poly_weight``, not ``basis.poly_weight``).
 """
 import math
 from functools import lru_cache
-from typing import Dict, List, Sequence, Tuple, Type
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import torch
 from torch import Tensor, nn
 
 TAPS = 9  # 3x3 kernel, tap k = 3 * di + dj (torch.nn.Unfold order)
+FeaturesVJP = Callable[[List[Tensor]], Tuple[Optional[Tensor], ...]]
 
 
 class KANBasis:
@@ -60,6 +64,27 @@ class KANBasis:
     def feature_parameters(self, conv: nn.Module) -> List[Tensor]:
         """Parameters that :meth:`features` reads (so gradients reach them)."""
         return []
+
+    def features_vjp(self, conv: nn.Module, u: Tensor,
+                     need_u: bool) -> Tuple[List[Tensor], FeaturesVJP]:
+        """:meth:`features` of ``u`` (detached) and their vector-Jacobian product.
+
+        ``vjp(grads)`` takes one gradient per feature (each of ``u``'s shape)
+        and returns ``(grad_u or None, *grads of the feature parameters that
+        require grad)``. This default records :meth:`features` under autograd;
+        a basis with a closed-form derivative overrides it.
+        """
+        params = [p for p in self.feature_parameters(conv) if p.requires_grad]
+        with torch.enable_grad():
+            u = u.detach().requires_grad_(need_u)
+            feats = self.features(conv, u)
+
+        def vjp(grads: List[Tensor]) -> Tuple[Optional[Tensor], ...]:
+            wrt = ([u] if need_u else []) + params
+            out = torch.autograd.grad(feats, wrt, grads, allow_unused=True)
+            return (out[0], *out[1:]) if need_u else (None, *out)
+
+        return [f.detach() for f in feats], vjp
 
 
 def _check_min(name: str, value: int, minimum: int) -> None:
@@ -160,6 +185,23 @@ class PolynomialBasis(KANBasis):
         conv.poly_weight = nn.Parameter(
             torch.randn(1, TAPS, d1) / math.sqrt(TAPS * d1))
         conv.scaler = nn.Parameter(torch.ones(1, TAPS))
+
+    def features_vjp(self, conv: nn.Module, u: Tensor,
+                     need_u: bool) -> Tuple[List[Tensor], FeaturesVJP]:
+        """Closed form for the powers: ``d t^f / du = f t^(f-1) (1 - t^2)``,
+        summed over f by Horner's rule."""
+        if not self.use_powers:
+            return super().features_vjp(conv, u, need_u)
+        powers = self.features(conv, u)
+        t = powers[0]
+
+        def vjp(grads: List[Tensor]) -> Tuple[Optional[Tensor], ...]:
+            acc = grads[-1] * float(self.degree)
+            for f in range(self.degree - 1, 0, -1):
+                acc = torch.addcmul(grads[f - 1] * float(f) if f > 1 else grads[0], acc, t)
+            return (acc * (1.0 - t * t),)
+
+        return powers, vjp
 
     def features(self, conv: nn.Module, u: Tensor) -> List[Tensor]:
         t = torch.tanh(u)

@@ -81,25 +81,85 @@ class ChunkedKANConv(torch.autograd.Function):
         b, c, h, w = x.shape
         planes = x.detach().contiguous().view(b * c, 1, h, w)
         grad_planes = grad_out.contiguous().view(b * c, 1, *grad_out.shape[-2:])
-        params = [p for p in conv.basis.feature_parameters(conv)]
-        leaves = [kernel.detach().requires_grad_(), bias.detach().requires_grad_()]
+        params = conv.basis.feature_parameters(conv)
+        need_x = ctx.needs_input_grad[0]
         grads: List[Optional[Tensor]] = [None] * (2 + len(params))
-        grad_x = torch.empty_like(planes) if ctx.needs_input_grad[0] else None
-        device, enabled, dtype = ctx.autocast
-        with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):
-            for start in range(0, b * c, step):
-                xc = planes[start:start + step].requires_grad_(grad_x is not None)
-                wrt = ([xc] if grad_x is not None else []) + leaves + \
-                    [p for p in params if p.requires_grad]
-                y = kan_conv2d(conv, xc, *leaves)
-                chunk = torch.autograd.grad(y, wrt, grad_planes[start:start + step],
-                                            allow_unused=True)
-                if grad_x is not None:
-                    grad_x[start:start + step] = chunk[0]
-                    chunk = chunk[1:]
-                _accumulate(grads, chunk, [True, True] + [p.requires_grad for p in params])
+        grad_x = torch.empty_like(planes) if need_x else None
+        chunk_backward = _replay_backward if ctx.autocast[1] else _direct_backward
+        for start in range(0, b * c, step):
+            chunk = chunk_backward(ctx, planes[start:start + step], kernel, bias,
+                                   grad_planes[start:start + step], params, need_x)
+            if grad_x is not None:
+                grad_x[start:start + step] = chunk[0]
+            _accumulate(grads, chunk[1:], [True, True] + [p.requires_grad for p in params])
         grad_x = None if grad_x is None else grad_x.view(b, c, h, w)
         return (grad_x, grads[0], grads[1], None, *grads[2:])
+
+
+def _direct_backward(ctx, xc: Tensor, kernel: Tensor, bias: Tensor, grad_y: Tensor,
+                     params: List[Tensor], need_x: bool) -> Tuple[Optional[Tensor], ...]:
+    """One chunk's gradients without re-running the conv.
+
+    ``Phi`` is recomputed. The kernel gradient is oneDNN's weight-only conv
+    backward; the feature gradient is :func:`conv_input_grad` (oneDNN's input
+    backward of a single-output-channel conv is about 3x slower); the
+    features' own backward is the basis'
+    :meth:`~.kan_bases.KANBasis.features_vjp` (closed form where it has one).
+    Returns ``(grad_x, grad_kernel, grad_bias, *grad_feature_params)``.
+    """
+    conv = ctx.conv
+    feats, vjp = conv.basis.features_vjp(conv, xc, need_x)
+    phi = torch.cat([xc] + feats, 1)
+    weight = kernel.to(phi.dtype)
+    s, d = [conv.stride] * 2, [conv.dilation] * 2
+    grad_kernel = torch.ops.aten.convolution_backward(
+        grad_y, phi, weight, None, s, d, d, False, [0, 0], 1, [False, True, False])[1]
+    grads = (grad_kernel.to(kernel.dtype), grad_y.sum().reshape(1).to(bias.dtype))
+    if not (need_x or any(p.requires_grad for p in params)):
+        return (None, *grads)
+    grad_phi = conv_input_grad(grad_y, weight, conv.stride, conv.dilation, xc.shape[-2:])
+    grad_u, *grad_params = vjp(list(grad_phi[:, 1:].split(1, 1)))
+    grad_u = grad_phi[:, :1] + grad_u if need_x else None
+    return (grad_u, *grads, *grad_params)
+
+
+def conv_input_grad(grad_y: Tensor, kernel: Tensor, stride: int, dilation: int,
+                    size: Tuple[int, int]) -> Tensor:
+    r"""Gradient wrt ``Phi`` of ``conv2d(Phi, K, stride=s, padding=d, dilation=d)``.
+
+    ``grad_y`` (m, 1, H', W'), ``K`` (1, F, 3, 3) -> (m, F, H, W), H, W = ``size``.
+    Output position p reads padded input ``s p + d k`` through tap k, so
+    ``dPhi_pad[f, s p + d k] += K[f, k] dy[p]``: for s = 1 that is a conv of
+    ``dy`` (one input channel, F outputs) with the flipped kernel; for s > 1,
+    nine strided scaled adds into the zero-padded gradient, cropped by d.
+    """
+    nf, d = kernel.shape[1], dilation
+    if stride == 1:
+        return F.conv2d(grad_y, kernel.flip(-1, -2).transpose(0, 1), padding=d, dilation=d)
+    (h, w), (ho, wo) = size, grad_y.shape[-2:]
+    out = grad_y.new_zeros(grad_y.shape[0], nf, h + 2 * d, w + 2 * d)
+    for ki in range(3):
+        for kj in range(3):
+            out[:, :, ki * d:ki * d + stride * (ho - 1) + 1:stride,
+                kj * d:kj * d + stride * (wo - 1) + 1:stride].add_(
+                    grad_y * kernel[0, :, ki, kj].view(1, nf, 1, 1))
+    return out[:, :, d:d + h, d:d + w]
+
+
+def _replay_backward(ctx, xc: Tensor, kernel: Tensor, bias: Tensor, grad_y: Tensor,
+                     params: List[Tensor], need_x: bool) -> Tuple[Optional[Tensor], ...]:
+    """One chunk's gradients by re-running :func:`kan_conv2d` under autograd,
+    in the forward's autocast state (so the low-precision casts match)."""
+    device, enabled, dtype = ctx.autocast
+    leaves = [kernel.detach().requires_grad_(), bias.detach().requires_grad_()]
+    with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):
+        xc = xc.requires_grad_(need_x)
+        wrt = ([xc] if need_x else []) + leaves + [p for p in params if p.requires_grad]
+        y = kan_conv2d(ctx.conv, xc, *leaves)
+        chunk = torch.autograd.grad(y, wrt, grad_y, allow_unused=True)
+    if not need_x:
+        return (None, *chunk)
+    return chunk
 
 
 def _accumulate(total: List[Optional[Tensor]], new: Tuple[Optional[Tensor], ...],
