@@ -141,8 +141,8 @@ def conv_input_grad(grad_y: Tensor, kernel: Tensor, stride: int, dilation: int,
     for ki in range(3):
         for kj in range(3):
             out[:, :, ki * d:ki * d + stride * (ho - 1) + 1:stride,
-                kj * d:kj * d + stride * (wo - 1) + 1:stride].add_(
-                    grad_y * kernel[0, :, ki, kj].view(1, nf, 1, 1))
+                kj * d:kj * d + stride * (wo - 1) + 1:stride].addcmul_(
+                    grad_y, kernel[0, :, ki, kj].view(1, nf, 1, 1))
     return out[:, :, d:d + h, d:d + w]
 
 
