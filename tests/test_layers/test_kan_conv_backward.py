@@ -34,3 +34,21 @@ def test_features_vjp_equals_autograd_of_features(kan_type: str) -> None:
     expected, = torch.autograd.grad(conv.basis.features(conv, leaf), leaf, grads)
     torch.testing.assert_close(torch.cat(feats), torch.cat(conv.basis.features(conv, u)))
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('kan_type', KAN_TYPES)
+def test_parameter_grads_do_not_depend_on_input_requiring_grad(kan_type: str) -> None:
+    """A KAN conv on a frozen input (no input gradient) takes the
+    ``need_x=False`` branch; its parameter gradients must be the same."""
+    conv = KANConv2d(kan_type, stride=2).double()
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 3, 9, 9, generator=gen, dtype=torch.float64)
+    grad_y = torch.randn(2, 3, 5, 5, generator=gen, dtype=torch.float64)
+    grads = []
+    for needs in (True, False):
+        conv.zero_grad()
+        conv(x.clone().requires_grad_(needs)).backward(grad_y)
+        grads.append({n: p.grad.clone() for n, p in conv.named_parameters()})
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) >= 2
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], rtol=0, atol=1e-12)
