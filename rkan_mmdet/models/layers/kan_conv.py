@@ -19,9 +19,10 @@ exactly ``f_k(0)``, folded into ``beta``. See :func:`kan_conv2d`.
 
 Execution (:class:`ChunkedKANConv`): channel planes share the kernel, so they
 are processed in chunks of about ``chunk_elements`` values. Forward keeps no
-feature maps; backward recomputes each chunk's features under autograd. Peak
-memory is O(chunk) instead of O(NF * input), and the elementwise feature passes
-run in cache. ONNX export and torch.compile trace the plain :func:`kan_conv2d`.
+feature maps; backward recomputes each chunk's features and forms its
+gradients directly (:func:`_direct_backward`) without re-running the conv.
+Peak memory is O(chunk) instead of O(NF * input), and the elementwise feature
+passes run in cache. ONNX export and torch.compile trace the plain :func:`kan_conv2d`.
 
 Shapes: ``(B, C, H, W) -> (B, C, floor((H - 1) / s) + 1, floor((W - 1) / s) + 1)``.
 """
