@@ -196,10 +196,10 @@ class PolynomialBasis(KANBasis):
         t = powers[0]
 
         def vjp(grads: List[Tensor]) -> Tuple[Optional[Tensor], ...]:
-            acc = grads[-1] * float(self.degree)
+            acc = grads[-1] * float(self.degree)  # a fresh tensor: updated in place
             for f in range(self.degree - 1, 0, -1):
-                acc = torch.addcmul(grads[f - 1] * float(f) if f > 1 else grads[0], acc, t)
-            return (acc * (1.0 - t * t),)
+                acc.mul_(t).add_(grads[f - 1], alpha=float(f))
+            return (acc.mul_(1.0 - t * t),)
 
         return powers, vjp
 
