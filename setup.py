@@ -1,10 +1,30 @@
-"""rkan_mmdet: Residual Kolmogorov-Arnold Network backbones for MMDetection."""
+"""rkan_mmdet: Residual Kolmogorov-Arnold Network backbones for MMDetection.
+
+Builds one C++ extension, ``rkan_mmdet._poly_kan_conv`` (the fused CPU KAN
+conv), against the installed torch, so install with
+``pip install --no-build-isolation -e .``. Without torch at build time the
+package installs without it and runs its portable path.
+"""
 import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+
+
+def extensions() -> dict:
+    """``ext_modules`` and ``cmdclass`` of the fused CPU kernel, if torch is importable."""
+    try:
+        from torch.utils.cpp_extension import BuildExtension, CppExtension
+    except ImportError:
+        return {}
+    ext = CppExtension(
+        'rkan_mmdet._poly_kan_conv', ['rkan_mmdet/csrc/poly_kan_conv.cpp'],
+        # torch 2.14's headers need C++20; OpenMP makes at::parallel_for parallel.
+        extra_compile_args=['-O3', '-std=c++20', '-fopenmp'],
+        extra_link_args=['-fopenmp'])
+    return dict(ext_modules=[ext], cmdclass=dict(build_ext=BuildExtension))
 
 
 def read_version() -> str:
@@ -31,4 +51,5 @@ setup(
     read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt')},
     zip_safe=False,
+    **extensions(),
 )

@@ -10,7 +10,8 @@
 #    --no-build-isolation, setuptools<81 (setup.py imports pkg_resources) and
 #    -std=c++20 (torch 2.14 headers), which we patch into mmcv's setup.py.
 # 4. mmengine / mmdet / mmpretrain / pycocotools / test tools, pinned.
-# 5. this package, editable.
+# 5. this package, editable, with its C++ CPU kernel built against this torch
+#    (--no-build-isolation: the build imports torch).
 # A stamp of the inputs of this script lets a second run exit in seconds.
 set -euo pipefail
 
@@ -27,11 +28,11 @@ STAMP="$VENV/.rkan_install_stamp"
 log() { printf '[install] %s\n' "$*"; }
 
 inputs_hash() {
-  cat tools/install.sh setup.py requirements/*.txt | sha256sum | cut -d' ' -f1
+  cat tools/install.sh setup.py requirements/*.txt rkan_mmdet/csrc/* | sha256sum | cut -d' ' -f1
 }
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_hash)" ] \
-   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, rkan_mmdet" 2>/dev/null; then
+   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, rkan_mmdet, rkan_mmdet._poly_kan_conv" 2>/dev/null; then
   log "environment is up to date ($VENV)"
   exit 0
 fi
@@ -79,7 +80,8 @@ log "OpenMMLab stack and test tools"
 "${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt \
   "$TORCH_PIN" "$TORCHVISION_PIN" "mmcv==$MMCV_VERSION" \
   --find-links "$WHEEL_DIR"
-"${PIP[@]}" install -q --no-deps -e .
+log "rkan_mmdet (editable) and its fused CPU kernel"
+"${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 
-"$PY" -c "import mmcv.ops, mmdet, mmpretrain, rkan_mmdet; print('[install] ok: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
+"$PY" -c "import mmcv.ops, mmdet, mmpretrain, rkan_mmdet, rkan_mmdet._poly_kan_conv; print('[install] ok: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
 inputs_hash > "$STAMP"

@@ -36,11 +36,14 @@ def test_features_vjp_equals_autograd_of_features(kan_type: str) -> None:
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize('use_fused', [True, False], ids=['fused', 'chunked'])
 @pytest.mark.parametrize('kan_type', KAN_TYPES)
-def test_parameter_grads_do_not_depend_on_input_requiring_grad(kan_type: str) -> None:
+def test_parameter_grads_do_not_depend_on_input_requiring_grad(kan_type: str,
+                                                               use_fused: bool) -> None:
     """A KAN conv on a frozen input (no input gradient) takes the
     ``need_x=False`` branch; its parameter gradients must be the same."""
     conv = KANConv2d(kan_type, stride=2).double()
+    conv.use_fused = use_fused
     gen = torch.Generator().manual_seed(7)
     x = torch.randn(2, 3, 9, 9, generator=gen, dtype=torch.float64)
     grad_y = torch.randn(2, 3, 5, 5, generator=gen, dtype=torch.float64)

@@ -39,14 +39,19 @@ def assert_close_rel(actual: torch.Tensor, expected: torch.Tensor, rtol: float) 
     assert err <= rtol * scale, f'max error {err:.3e} > {rtol:g} x {scale:.3e}'
 
 
+@pytest.mark.parametrize('use_fused', [True, False], ids=['fused', 'chunked'])
 @pytest.mark.parametrize('kan_type', KAN_TYPES)
 @pytest.mark.parametrize('stride,dilation,shape', GEOMETRIES)
 def test_forward_and_gradients_match_reference(kan_type: str, stride: int,
-                                               dilation: int, shape: tuple) -> None:
+                                               dilation: int, shape: tuple,
+                                               use_fused: bool) -> None:
+    """Both CPU paths: the fused C++ kernel (polynomial types; the others
+    fall back to the chunked op either way) and the chunked op."""
     gen = torch.Generator().manual_seed(zlib.crc32(repr((kan_type, stride, dilation, shape)).encode()))
     torch.manual_seed(0)
     conv = KANConv2d(kan_type, degree=3, grid_size=4, spline_order=3,
                      stride=stride, dilation=dilation)
+    conv.use_fused = use_fused
     randomize(conv, gen)
     x = (1.5 * torch.randn(shape, generator=gen)).requires_grad_(True)
     grad_out = None
@@ -107,6 +112,7 @@ def test_chunked_execution_is_exact(kan_type: str, input_grad: bool) -> None:
     gen = torch.Generator().manual_seed(7)
     conv = KANConv2d(kan_type, stride=2).double()
     randomize(conv, gen)
+    conv.use_fused = False
     conv.cpu_chunk_elements = 10  # < H*W: every plane is its own chunk
     x = torch.randn(2, 5, 6, 7, generator=gen, dtype=torch.float64).requires_grad_(input_grad)
     grads = []

@@ -17,8 +17,10 @@ where ``Phi(x)`` is (B*C, 1+NF, H, W) (feature 0 is ``u`` itself, weighted by
 zero padding equals zero padding in input space: a padded tap contributes
 exactly ``f_k(0)``, folded into ``beta``. See :func:`kan_conv2d`.
 
-Execution (:class:`ChunkedKANConv`): channel planes share the kernel, so they
-are processed in chunks of about ``chunk_elements`` values. Forward keeps no
+Execution. On CPU, polynomial bases run the fused C++ kernel of
+:mod:`.kan_conv_fused` when it is built. Everywhere else
+(:class:`ChunkedKANConv`), channel planes share the kernel, so they are
+processed in chunks of about ``chunk_elements`` values. Forward keeps no
 feature maps; backward recomputes each chunk's features and forms its
 gradients directly (:func:`_direct_backward`) without re-running the conv.
 Peak memory is O(chunk) instead of O(NF * input), and the elementwise feature
@@ -35,6 +37,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from .kan_bases import KAN_TYPES, TAPS, KANBasis, build_basis
+from .kan_conv_fused import FusedPolyKANConv, fused_kan_conv_available
 
 
 def kan_conv2d(conv: 'KANConv2d', x: Tensor, kernel: Tensor, bias: Tensor) -> Tensor:
@@ -192,8 +195,12 @@ class KANConv2d(nn.Module):
     :mod:`.kan_bases`).
 
     Attributes:
-        chunk_elements: input values per chunk (CPU default 2**17, about
-            cache-sized; CUDA 2**25, which rarely splits).
+        use_fused: run the fused C++ CPU kernel (:mod:`.kan_conv_fused`)
+            where it applies (default True); otherwise, or where it does not
+            apply, :class:`ChunkedKANConv`.
+        chunk_elements: input values per chunk of :class:`ChunkedKANConv`
+            (CPU default 2**17, about cache-sized; CUDA 2**25, which rarely
+            splits).
     """
 
     def __init__(self, kan_type: str = 'chebyshev', degree: int = 3,
@@ -210,6 +217,7 @@ class KANConv2d(nn.Module):
         self.kan_type = kan_type
         self.stride = stride
         self.dilation = dilation
+        self.use_fused = True
         self.cpu_chunk_elements = 2**17
         self.cuda_chunk_elements = 2**25
         self.basis: KANBasis = build_basis(
@@ -249,8 +257,11 @@ class KANConv2d(nn.Module):
         kernel, bias = self.kernel_and_bias()
         if torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling():
             return kan_conv2d(self, x, kernel, bias)
-        y = ChunkedKANConv.apply(x, kernel, bias, self,
-                                 *self.basis.feature_parameters(self))
+        if self.use_fused and fused_kan_conv_available(self, x):
+            y = FusedPolyKANConv.apply(x, kernel, bias, self.stride, self.dilation)
+        else:
+            y = ChunkedKANConv.apply(x, kernel, bias, self,
+                                     *self.basis.feature_parameters(self))
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             y = y.contiguous(memory_format=torch.channels_last)
         return y
@@ -273,7 +284,8 @@ class KANConv2d(nn.Module):
 
 
 def kan_conv_flop_jit(inputs: list, outputs: list) -> int:
-    """mmengine FLOP handle of a traced :class:`ChunkedKANConv` (see ``KANConv2d.flops``)."""
+    """mmengine FLOP handle of a traced :class:`ChunkedKANConv` or
+    :class:`~.kan_conv_fused.FusedPolyKANConv` (see ``KANConv2d.flops``)."""
     from mmengine.analysis.jit_handles import get_shape
     b, c, h, w = get_shape(inputs[0])
     features = get_shape(inputs[1])[1]
@@ -290,9 +302,10 @@ def register_complexity_handles() -> None:
     """
     from mmengine.analysis import complexity_analysis
     from mmengine.analysis.jit_handles import generic_activation_jit
-    name = f'prim::PythonOp.{ChunkedKANConv.__name__}'
-    complexity_analysis._DEFAULT_SUPPORTED_FLOP_OPS[name] = kan_conv_flop_jit
-    complexity_analysis._DEFAULT_SUPPORTED_ACT_OPS[name] = generic_activation_jit()
+    for op in (ChunkedKANConv, FusedPolyKANConv):
+        name = f'prim::PythonOp.{op.__name__}'
+        complexity_analysis._DEFAULT_SUPPORTED_FLOP_OPS[name] = kan_conv_flop_jit
+        complexity_analysis._DEFAULT_SUPPORTED_ACT_OPS[name] = generic_activation_jit()
 
 
 register_complexity_handles()
