@@ -8,7 +8,11 @@ ratios (each model / the first) hold on a noisy machine. For each model:
   (fresh child process), params, and FLOPs through ``mmengine.analysis``;
 * detector (``--detector``): inference time of ``model.predict`` (eval, no
   grad), peak memory and params. The RoI head keeps exactly 100 detections
-  (score_thr 0) so that random weights give every model the same mask work.
+  (score_thr 0), and every detector takes the weights it shares with the
+  first one (same name and shape) from it, with RKAN blocks starting as
+  no-ops (``zero_init_residual``): so all detectors see the same proposals,
+  NMS inputs and detections, and the ratio is the backbone's cost rather than
+  random-weight differences in the heads' data-dependent work.
 
 Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
 (the backbone is ``cfg.model.backbone``; the detector is ``cfg.model``).
@@ -24,7 +28,7 @@ import copy
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 from mmengine.config import Config
@@ -70,10 +74,26 @@ def autocast(device: str, amp: bool):
     return torch.autocast(device, dtype=torch.bfloat16 if device == 'cpu' else torch.float16)
 
 
-def make_step(name: str, part: str, mode: str, args) -> Callable[[], None]:
-    """A closure running one ``mode`` ('forward', 'train' or 'predict') call."""
+def share_weights(model: torch.nn.Module, reference: Dict[str, torch.Tensor]) -> None:
+    """Copy every tensor ``model`` shares with ``reference`` (same name and
+    shape); make RKAN blocks no-ops, so ``model`` computes what the reference does."""
+    from rkan_mmdet.models.layers.rkan_block import RKANBlock
+    own = model.state_dict()
+    model.load_state_dict({k: v for k, v in reference.items()
+                           if k in own and own[k].shape == v.shape}, strict=False)
+    for module in model.modules():
+        if isinstance(module, RKANBlock):
+            module.zero_init_residual()
+
+
+def make_step(name: str, part: str, mode: str, args,
+              reference: Optional[Dict[str, torch.Tensor]] = None) -> Callable[[], None]:
+    """A closure running one ``mode`` ('forward', 'train' or 'predict') call;
+    ``reference``: weights to share (see :func:`share_weights`)."""
     torch.manual_seed(0)
     model = build(name, part, args.device)
+    if reference is not None:
+        share_weights(model, reference)
     shape = (args.batch_size, 3, *args.input_size)
     x = torch.randn(shape, device=args.device)
     if args.channels_last:
@@ -120,8 +140,12 @@ def params_and_flops(name: str, part: str, args) -> Dict[str, float]:
 def benchmark(models: List[str], part: str, args) -> List[dict]:
     modes = ['forward', 'train'] if part == 'backbone' else ['predict']
     rows = {m: dict(model=m, part=part, **params_and_flops(m, part, args)) for m in models}
+    reference = None
+    if part == 'detector':
+        torch.manual_seed(0)
+        reference = build(models[0], part, args.device).state_dict()
     for mode in modes:
-        steps = {m: make_step(m, part, mode, args) for m in models}
+        steps = {m: make_step(m, part, mode, args, reference) for m in models}
         times = time_interleaved(steps, args.device, args.repeats, args.warmup, f'{part} {mode}')
         for m in models:
             rows[m][mode] = summary_ms(times[m])

@@ -1,4 +1,8 @@
-"""Benchmark KANConv2d (exact fast form) against the literal unfold reference.
+"""Benchmark KANConv2d's two execution paths against the literal unfold reference.
+
+* ``fused``: the C++ CPU kernel (kan_conv_fused.py; on CUDA the chunked op runs);
+* ``chunked``: the portable chunked torch op (``use_fused = False``);
+* ``reference``: the unfold reference of the tests.
 
 The two stage-4 shapes of RKAN-ResNet-50 at a 640x640 input, batch 2:
 
@@ -8,7 +12,7 @@ The two stage-4 shapes of RKAN-ResNet-50 at a 640x640 input, batch 2:
 Forward+backward times are measured interleaved in one process after warm-up
 (median of ``--repeats``); peak memory is measured for each variant in a fresh
 child process (peak-RSS growth on CPU, the allocator's peak on CUDA). Prints
-the speed-up and memory ratios.
+each path's speed-up and memory ratio against the reference.
 
     python tools/analysis/benchmark_kan_conv.py [--device cpu|cuda] [--repeats 7]
 """
@@ -34,12 +38,16 @@ CASES = {  # name -> (input shape, stride, degree)
 }
 
 
+VARIANTS = ('fused', 'chunked', 'reference')
+
+
 def make_step(case: str, variant: str, device: str) -> Callable[[], None]:
     shape, stride, degree = CASES[case]
     torch.manual_seed(0)
     conv = KANConv2d(degree=degree, stride=stride).to(device)
+    conv.use_fused = variant == 'fused'
     x = torch.randn(shape, device=device, requires_grad=True)
-    forward = (lambda: conv(x)) if variant == 'fast' else (lambda: reference_kan_conv(conv, x))
+    forward = (lambda: reference_kan_conv(conv, x)) if variant == 'reference' else (lambda: conv(x))
 
     def step() -> None:
         forward().sum().backward()
@@ -62,23 +70,18 @@ def main() -> None:
     results = {}
     print(f'KANConv2d vs literal unfold reference, forward+backward, device={args.device}, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads')
-    header = f'{"case":26s} {"fast ms":>9s} {"ref ms":>9s} {"speed-up":>9s} ' \
-             f'{"fast MB":>9s} {"ref MB":>9s} {"mem ratio":>9s}'
-    print(header)
+    print(f'{"case":26s} {"path":10s} {"ms":>9s} {"speed-up":>9s} {"peak MB":>9s} {"mem ratio":>9s}')
     for case in CASES:
-        steps = {v: make_step(case, v, args.device) for v in ('fast', 'reference')}
+        steps = {v: make_step(case, v, args.device) for v in VARIANTS}
         times = time_interleaved(steps, args.device, args.repeats, args.warmup, case)
         med = {v: statistics.median(t) * 1e3 for v, t in times.items()}
         mem = {v: memory_in_child(__file__, ['--memory-child', case, v, '--device', args.device])
                for v in times}
-        row = dict(fast_ms=med['fast'], reference_ms=med['reference'],
-                   speedup=med['reference'] / med['fast'],
-                   fast_mb=mem['fast'], reference_mb=mem['reference'],
-                   memory_ratio=mem['fast'] / mem['reference'])
-        results[case] = row
-        print(f'{case:26s} {row["fast_ms"]:9.1f} {row["reference_ms"]:9.1f} '
-              f'{row["speedup"]:8.1f}x {row["fast_mb"]:9.1f} {row["reference_mb"]:9.1f} '
-              f'{row["memory_ratio"]:9.3f}')
+        results[case] = {v: dict(ms=med[v], speedup=med['reference'] / med[v], peak_mb=mem[v],
+                                 memory_ratio=mem[v] / mem['reference']) for v in VARIANTS}
+        for v, row in results[case].items():
+            print(f'{case:26s} {v:10s} {row["ms"]:9.1f} {row["speedup"]:8.1f}x '
+                  f'{row["peak_mb"]:9.1f} {row["memory_ratio"]:9.3f}')
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
