@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import List
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -67,6 +68,42 @@ def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
     for split in ('train', 'val'):
         name = f'annotations/instances_{split}2017.json'
         assert (again / name).read_text() == (tiny_coco / name).read_text()
+
+
+def test_each_class_is_drawn_from_its_hue_family(tiny_coco: Path) -> None:
+    """Default data: the median hue of a shape's visible pixels lies in its
+    class's family (CLASS_HUES +- HUE_JITTER, plus JPEG and shading slack)."""
+    import cv2
+    import json
+    from pycocotools import mask as mask_utils
+    gen = load_tool('demo/make_coco_demo.py')
+    coco = json.loads((tiny_coco / 'annotations/instances_train2017.json').read_text())
+    assert coco['info']['version'] == gen.VERSION and coco['info']['class_colours']
+    names = {img['id']: img['file_name'] for img in coco['images']}
+    checked = 0
+    for ann in coco['annotations']:
+        img = cv2.imread(str(tiny_coco / 'train2017' / names[ann['image_id']]))
+        rle = mask_utils.merge(mask_utils.frPyObjects(ann['segmentation'], *img.shape[:2]))
+        inside = cv2.erode(mask_utils.decode(rle), np.ones((3, 3), np.uint8)) > 0
+        if inside.sum() < 30:
+            continue
+        hue = float(np.median(cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[..., 0][inside]))
+        centre = gen.CLASS_HUES[ann['category_id'] - 1]
+        distance = min(abs(hue - centre), 180 - abs(hue - centre))  # hue is circular
+        assert distance <= gen.HUE_JITTER + 4, (ann['id'], hue, centre)
+        checked += 1
+    assert checked >= 5
+
+
+def test_demo_regenerates_data_of_another_generator_version(tmp_path: Path) -> None:
+    demo = load_tool('demo/run_demo.py')
+    assert demo.data_version(tmp_path) is None
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'annotations/instances_val2017.json').write_text('{"images": []}')
+    assert demo.data_version(tmp_path) is None  # data of generator version 1 had no info
+    (tmp_path / 'annotations/instances_val2017.json').write_text('{"info": {"version": 2}}')
+    assert demo.data_version(tmp_path) == 2 == demo.generator_version()
+    assert demo.generator_version() == load_tool('demo/make_coco_demo.py').VERSION
 
 
 def test_train_then_test_reports_coco_ap(tiny_coco: Path, tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
     python tools/demo/run_demo.py [--work-dir work_dirs/demo] [--min-ap 0.5]
                                   [--cfg-options k=v ...]
 
-Generates ``data/coco_demo/`` if it is absent, trains RKAN-ResNet-18
+Generates ``data/coco_demo/`` if it is absent or was written by another
+version of the generator, trains RKAN-ResNet-18
 Mask R-CNN (configs/demo/mask_rcnn_rkanet18_demo.py) with ``tools/train.py``,
 evaluates the last checkpoint with ``tools/test.py`` and prints the COCO
 bbox and segm AP@[.5:.95] and the total wall time.
@@ -11,6 +12,7 @@ bbox and segm AP@[.5:.95] and the total wall time.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +35,20 @@ def read_test_metrics(work_dir: Path) -> Dict[str, float]:
             if METRICS[0] in record:
                 return record
     raise FileNotFoundError(f'no test metrics ({METRICS[0]}) in {work_dir}/*/*.json')
+
+
+def data_version(data_root: Path) -> object:
+    """The generator version recorded in ``data_root``'s val annotations (None if absent)."""
+    ann = data_root / 'annotations' / 'instances_val2017.json'
+    if not ann.exists():
+        return None
+    return json.loads(ann.read_text()).get('info', {}).get('version')
+
+
+def generator_version() -> int:
+    """``VERSION`` of tools/demo/make_coco_demo.py, read without importing cv2 here."""
+    text = (ROOT / 'tools' / 'demo' / 'make_coco_demo.py').read_text()
+    return int(re.search(r'^VERSION = (\d+)', text, re.M).group(1))
 
 
 # glibc returns every large tensor's memory to the OS on free, so the next
@@ -58,7 +74,11 @@ def main() -> None:
                         help='passed to train.py and test.py')
     args = parser.parse_args()
     start = time.time()
-    if not (ROOT / DATA_ROOT / 'annotations' / 'instances_val2017.json').exists():
+    found, wanted = data_version(ROOT / DATA_ROOT), generator_version()
+    if found != wanted:
+        if found is not None or (ROOT / DATA_ROOT / 'annotations').exists():
+            print(f'{DATA_ROOT} was made by generator version {found}, this is {wanted}: '
+                  'regenerating it')
         run('demo/make_coco_demo.py', ['--out', DATA_ROOT])
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
     work_dir = ROOT / args.work_dir
