@@ -19,7 +19,9 @@ img_size = 64
 data_root = 'data/imagenet_demo'
 
 model = dict(
-    backbone=dict(type='RKANResNet', depth=18),
+    # the detection demo's backbone, GroupNorm included (see its docstring)
+    backbone=dict(type='RKANResNet', depth=18,
+                  norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
     head=dict(num_classes=num_classes, in_channels=512, topk=(1, )))
 data_preprocessor = dict(num_classes=num_classes)
 

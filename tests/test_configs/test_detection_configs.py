@@ -172,6 +172,10 @@ def test_demo_changes_only_what_a_cpu_demo_must() -> None:
     demo, real = load(DEMO), load(ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py')
     assert demo.model.backbone.type == real.model.backbone.type
     assert demo.model.backbone.depth == 18 and demo.model.backbone.init_cfg is None
+    # from scratch at batch 2 the one norm change: GN instead of the recipe's BN
+    assert real.model.backbone.norm_cfg.type == 'BN'
+    assert demo.model.backbone.norm_cfg == dict(type='GN', num_groups=32,
+                                                requires_grad=True)
     for loader in ('train_dataloader', 'test_dataloader'):
         for ours, theirs in zip(demo[loader].dataset.pipeline,
                                 real[loader].dataset.pipeline, strict=True):

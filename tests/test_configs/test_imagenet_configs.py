@@ -168,6 +168,8 @@ def test_rkan_adds_exactly_the_block() -> None:
 def test_demo_config_shrinks_only_sizes() -> None:
     demo, full = load(DEMO_CONFIG), load(ROOT / 'configs' / 'imagenet' / 'rkanet50_8xb32_in1k.py')
     assert demo.model.backbone.type == 'RKANResNet' and demo.model.backbone.depth == 18
+    det_demo = load(ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py')
+    assert demo.model.backbone.norm_cfg == det_demo.model.backbone.norm_cfg
     classes = demo.train_dataloader.dataset.metainfo.classes
     assert list(classes) == sorted(classes)  # labels follow sorted folders
     assert demo.model.head.num_classes == len(classes) == demo.data_preprocessor.num_classes
