@@ -41,7 +41,11 @@ def test_backbone_table_and_json(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert '[backbone train] round 1/1' in run.stderr + run.stdout
-    rows = json.loads(out.read_text())['rows']
+    report = json.loads(out.read_text())
+    rows = report['rows']
+    # glibc (this project's Linux machines) takes the allocator setting
+    assert report['args']['kept_freed_memory'] is True
+    assert 'kept_freed_memory=True' in run.stdout
     assert [(r['model'], r['part']) for r in rows] == [('resnet50', 'backbone'),
                                                        ('rkanet50', 'backbone')]
     assert rows[0]['forward']['ratio'] == rows[0]['train']['ratio'] == 1.0
@@ -50,3 +54,14 @@ def test_backbone_table_and_json(tmp_path: Path) -> None:
     assert 1.035 < rows[1]['gflops'] / rows[0]['gflops'] < 1.045
     for row in rows:
         assert row['peak_mb'] > 0 and row['train']['min'] <= row['train']['median']
+
+
+def test_system_malloc_flag_leaves_the_allocator_alone(tmp_path: Path) -> None:
+    out = tmp_path / 'bench.json'
+    run = subprocess.run(
+        [sys.executable, 'tools/analysis/benchmark.py', 'resnet50', '--backbone-only',
+         '--input-size', '32', '32', '--batch-size', '1', '--repeats', '1', '--warmup', '0',
+         '--system-malloc', '--json', str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(out.read_text())['args']['kept_freed_memory'] is False

@@ -14,6 +14,10 @@ ratios (each model / the first) hold on a noisy machine. For each model:
   NMS inputs and detections, and the ratio is the backbone's cost rather than
   random-weight differences in the heads' data-dependent work.
 
+Timing runs with glibc keeping freed memory in its heap (as the CPU demo
+does; ``bench_utils.keep_freed_memory``), so page faults of re-allocated
+tensors do not decide the ratios; ``--system-malloc`` times glibc's default.
+
 Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
 (the backbone is ``cfg.model.backbone``; the detector is ``cfg.model``).
 
@@ -36,8 +40,8 @@ from mmengine.config import Config
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import rkan_mmdet  # noqa: E402,F401  (registers the backbones)
-from tools.analysis.bench_utils import (memory_in_child, peak_memory_mb,  # noqa: E402
-                                        summary_ms, time_interleaved)
+from tools.analysis.bench_utils import (keep_freed_memory, memory_in_child,  # noqa: E402
+                                        peak_memory_mb, summary_ms, time_interleaved)
 
 PRESETS = {
     'resnet50': 'configs/mask_rcnn_r50_1x_coco.py',
@@ -194,6 +198,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--backbone-only', action='store_true')
     parser.add_argument('--detector-only', action='store_true')
     parser.add_argument('--json', type=Path, default=ROOT / 'work_dirs/benchmark/benchmark.json')
+    parser.add_argument('--system-malloc', action='store_true',
+                        help="time with glibc's default allocator settings (see bench_utils)")
     parser.add_argument('--memory-child', nargs=3, help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -204,9 +210,11 @@ def main() -> None:
         name, part, mode = args.memory_child
         print(peak_memory_mb(make_step(name, part, mode, args), args.device))
         return
+    args.kept_freed_memory = not args.system_malloc and keep_freed_memory()
     print(f'device={args.device} amp={args.amp} input={args.batch_size}x3x'
           f'{args.input_size[0]}x{args.input_size[1]} torch {torch.__version__} '
-          f'threads={torch.get_num_threads()}', flush=True)
+          f'threads={torch.get_num_threads()} kept_freed_memory={args.kept_freed_memory}',
+          flush=True)
     rows = []
     if not args.detector_only:
         rows += benchmark(args.models, 'backbone', args)
