@@ -22,7 +22,7 @@ Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
 (the backbone is ``cfg.model.backbone``; the detector is ``cfg.model``).
 
     python tools/analysis/benchmark.py                        # R50 vs RKAN-R50
-    python tools/analysis/benchmark.py --detector --device cuda --amp
+    python tools/analysis/benchmark.py --detector-only --device cuda --amp
     python tools/analysis/benchmark.py configs/mask_rcnn_r50_1x_coco.py \\
         configs/mask_rcnn_rkanet50_1x_coco.py --batch-size 2 --input-size 640 640
 """
@@ -185,7 +185,8 @@ def print_table(rows: List[dict]) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    # allow_abbrev=False: '--detector' must not silently mean '--detector-only'
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0], allow_abbrev=False)
     parser.add_argument('models', nargs='*', default=['resnet50', 'rkanet50'],
                         help='preset names or config files; ratios are against the first')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
