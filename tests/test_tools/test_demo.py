@@ -1,6 +1,7 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic COCO set,
 the missing-data message, and the command-line switches of both tools."""
 import importlib.util
+import json
 import subprocess
 import sys
 from argparse import Namespace
@@ -8,10 +9,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import List
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from pycocotools import mask as mask_utils
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
@@ -73,9 +76,6 @@ def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
 def test_each_class_is_drawn_from_its_hue_family(tiny_coco: Path) -> None:
     """Default data: the median hue of a shape's visible pixels lies in its
     class's family (CLASS_HUES +- HUE_JITTER, plus JPEG and shading slack)."""
-    import cv2
-    import json
-    from pycocotools import mask as mask_utils
     gen = load_tool('demo/make_coco_demo.py')
     coco = json.loads((tiny_coco / 'annotations/instances_train2017.json').read_text())
     assert coco['info']['version'] == gen.VERSION and coco['info']['class_colours']

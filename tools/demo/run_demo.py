@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/mask_rcnn_rkanet18_demo.py'
@@ -37,7 +37,7 @@ def read_test_metrics(work_dir: Path) -> Dict[str, float]:
     raise FileNotFoundError(f'no test metrics ({METRICS[0]}) in {work_dir}/*/*.json')
 
 
-def data_version(data_root: Path) -> object:
+def data_version(data_root: Path) -> Optional[int]:
     """The generator version recorded in ``data_root``'s val annotations (None if absent)."""
     ann = data_root / 'annotations' / 'instances_val2017.json'
     if not ann.exists():
