@@ -1,0 +1,1 @@
+"""Checkpoint converters (mmdet's tools/model_converters convention)."""
