@@ -341,11 +341,13 @@ def test_http_and_torchvision_schemes_load_weights_only(
         loaded = _load_checkpoint(name)
         assert torch.equal(loaded['w'], torch.arange(4.0))
         assert loaded['meta'] == np.float32(0.5)
-    for name in (f'{url}/evil.pth', 'torchvision://evil'):
+    for name, shown in ((f'{url}/evil.pth', f'{url}/evil.pth'),
+                        ('torchvision://evil',
+                         f'torchvision://evil ({url}/evil.pth)')):
         with pytest.raises(UnsafeCheckpointError) as info:
             _load_checkpoint(name)
         assert str(info.value) == (
-            f"Refusing to load checkpoint '{url}/evil.pth': it needs "
+            f"Refusing to load checkpoint '{shown}': it needs "
             'forbidden global(s) posix.system; only tensors and '
             'rkan_mmdet.utils.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
     assert not marker.exists()

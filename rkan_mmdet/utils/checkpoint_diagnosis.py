@@ -1,0 +1,329 @@
+"""Say in one line why a checkpoint file could not be loaded.
+
+``torch.load`` reports a bad file with whatever its parser tripped on: an
+empty file is a bare ``EOFError``, random bytes ``IndexError: pop from empty
+list``, a text file ``KeyError: 101``, a truncated zip a miniz
+``RuntimeError``, and a JSON file or a plain pickle gets a long "weights only
+load failed" hint. :func:`diagnose` looks at the bytes themselves, *without
+unpickling anything* (``pickletools.genops`` only tokenizes), and turns that
+into one :class:`~.checkpoint_errors.CheckpointError` line:
+
+============================  ===========================================
+file                          the message says
+============================  ===========================================
+missing / a directory         "does not exist" / "is a directory"
+0 bytes                       "is an empty file (0 bytes)"
+zip without its end           "is truncated: its zip archive ends after N"
+pickle that does not parse    "is truncated or corrupt: its pickle ..."
+JSON / text / other bytes     "is not a checkpoint: it is a JSON file" ...
+``pickle.dump`` output        "is not a checkpoint: it is a plain pickle"
+TorchScript archive           refused: loading it runs its code
+forbidden pickle global       refused, naming the global(s)
+============================  ===========================================
+
+"Refused" errors are :class:`~.checkpoint_errors.UnsafeCheckpointError`;
+only a global outside the allowlist or TorchScript code makes a file unsafe.
+Errors raised while unpickling (an allowed global refusing its arguments,
+e.g. numpy's "object pickle not returning list", or a CUDA ``map_location``
+on a CPU machine) are one line too; a file that looks like a sound
+``torch.save`` archive gets ``None`` for other errors, which then keep their
+own type and traceback.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import os.path as osp
+import pickle
+import pickletools
+import re
+import zipfile
+from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
+from typing import IO, Any, Iterable, Optional, Union
+
+import torch
+
+from .checkpoint_errors import (CheckpointError, CheckpointNotFoundError,
+                                UnsafeCheckpointError, one_line)
+
+#: Bytes read to recognise a file (tar's ``ustar`` mark sits at 257).
+HEAD_BYTES = 4096
+#: Text files up to this size are parsed to tell JSON from other text.
+_JSON_LIMIT = 16 << 20
+#: ``pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)``: the start
+#: of a file written with ``_use_new_zipfile_serialization=False``.
+LEGACY_TORCH_HEAD = b'\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.'
+_ZIP_HEADS = (b'PK\x03\x04', b'PK\x05\x06')
+_ZIP_END = b'PK\x05\x06'
+_PICKLE_HEADS = tuple(b'\x80' + bytes([p]) for p in (2, 3, 4, 5))
+_NAMED_GLOBAL_PATTERNS = (
+    r'GLOBAL (\S+) was not an allowed global',
+    r'unsupported GLOBAL (\S+) whose module',
+    r'forbidden global (\S+)',
+)
+ALLOWLIST_HINT = ('only tensors and rkan_mmdet.utils.'
+                  'MMENGINE_CHECKPOINT_GLOBALS are allowed.')
+
+
+class Content:
+    """The bytes of a checkpoint: a file ``path`` or an in-memory ``data``."""
+
+    def __init__(self,
+                 path: Optional[str] = None,
+                 data: Optional[bytes] = None) -> None:
+        self.path, self.data = path, data
+        self.size = len(data) if data is not None else osp.getsize(path)
+
+    def open(self) -> IO[bytes]:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        return open(self.path, 'rb')
+
+    def head(self, n: int = HEAD_BYTES) -> bytes:
+        with self.open() as f:
+            return f.read(n)
+
+    def tail(self, n: int) -> bytes:
+        with self.open() as f:
+            f.seek(max(0, self.size - n))
+            return f.read()
+
+
+def content_of(f: Union[str, os.PathLike, IO[bytes]],
+               start: int = 0) -> Content:
+    """The :class:`Content` of a path, or of a seekable buffer from
+    ``start`` on."""
+    if isinstance(f, (str, os.PathLike)):
+        return Content(path=os.fspath(f))
+    f.seek(start)
+    return Content(data=f.read())
+
+
+def bad(source: str, problem: str,
+        cls: type = CheckpointError) -> CheckpointError:
+    """``cls("checkpoint '<source>' <problem>")``."""
+    return cls(f"checkpoint '{source}' {problem}", source)
+
+
+def refusal(source: str, names: Iterable[str]) -> UnsafeCheckpointError:
+    """The one line refusing ``source`` for the forbidden global ``names``."""
+    return UnsafeCheckpointError(
+        f"Refusing to load checkpoint '{source}': it needs forbidden "
+        f"global(s) {', '.join(names)}; {ALLOWLIST_HINT}", source)
+
+
+def missing_or_not_a_file(path: str,
+                          source: str) -> Optional[CheckpointError]:
+    """The error for a ``path`` that is not an existing regular file."""
+    if osp.isdir(path):
+        return bad(source, 'is a directory, not a checkpoint file')
+    if not osp.exists(path):
+        return bad(source, 'does not exist', CheckpointNotFoundError)
+    return None
+
+
+def allowed_globals() -> set[str]:
+    """``module.name`` of every global torch's weights-only unpickler takes
+    (its defaults and those added with ``add_safe_globals``)."""
+    wo = torch._weights_only_unpickler
+    return {*wo._get_allowed_globals(), *wo._get_user_allowed_globals()}
+
+
+class _Capped:
+    """A binary stream that never reads past ``limit`` bytes from here, so a
+    forged length prefix (``BINUNICODE8`` of 2**62 bytes) cannot make
+    ``read`` allocate it."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self.stream, self.left = stream, limit
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(self.left if n < 0 else min(n, self.left))
+        self.left -= len(data)
+        return data
+
+    def readline(self) -> bytes:
+        data = self.stream.readline(self.left)
+        self.left -= len(data)
+        return data
+
+
+def scan_pickle(stream: IO[bytes],
+                limit: int) -> tuple[list[str], Optional[str], int]:
+    """Tokenize one pickle of at most ``limit`` bytes from ``stream``,
+    without executing it.
+
+    Returns the ``module.name`` globals it imports (``GLOBAL``, and the two
+    strings before ``STACK_GLOBAL``, memoized ones included); ``None`` if it
+    ends with ``STOP``, else what stopped the scan; and its protocol.
+    """
+    found: list[str] = []
+    strings: list[Any] = []
+    memo: dict[int, Any] = {}
+    protocol = 0
+    try:
+        for op, arg, _ in pickletools.genops(_Capped(stream, limit)):
+            if op.name == 'PROTO':
+                protocol = arg
+            elif op.name == 'GLOBAL':
+                module, name = arg.split(' ', 1)
+                module, name = NAME_MAPPING.get(
+                    (module, name), (IMPORT_MAPPING.get(module, module), name))
+                found.append(f'{module}.{name}')
+            elif op.name == 'STACK_GLOBAL':
+                found.append('.'.join(map(str, strings[-2:])))
+            elif op.name == 'MEMOIZE':
+                memo[len(memo)] = strings[-1] if strings else None
+            elif op.name in ('BINPUT', 'LONG_BINPUT', 'PUT'):
+                memo[int(arg)] = strings[-1] if strings else None
+            elif op.name in ('BINGET', 'LONG_BINGET', 'GET'):
+                strings.append(memo.get(int(arg)))
+            elif isinstance(arg, str):
+                strings.append(arg)
+    except (ValueError, EOFError, UnicodeDecodeError) as err:
+        # genops reports a cut stream as "pickle exhausted before seeing STOP"
+        return list(dict.fromkeys(found)), one_line(err, 120), protocol
+    return list(dict.fromkeys(found)), None, protocol
+
+
+def _forbidden(names: Iterable[str]) -> list[str]:
+    allowed = allowed_globals()
+    return [n for n in dict.fromkeys(names) if n not in allowed]
+
+
+def _pickle_problem(source: str, err: BaseException, names: list[str],
+                    stop: Optional[str]) -> Optional[CheckpointError]:
+    """Refused if a forbidden global is named; truncated if the pickle does
+    not parse; "rejected" for other unpickler refusals; else ``None``."""
+    text = str(err)
+    named = [m for p in _NAMED_GLOBAL_PATTERNS for m in re.findall(p, text)]
+    forbidden = list(dict.fromkeys(named)) or _forbidden(names)
+    if forbidden:
+        return refusal(source, forbidden)
+    if stop is not None:
+        return bad(source, 'is truncated or corrupt: its pickle stream does '
+                   f'not parse ({stop})')
+    if isinstance(err, pickle.UnpicklingError):
+        reason = one_line(text.split('WeightsUnpickler error:')[-1], 160)
+        return bad(source, 'is not a loadable checkpoint: the weights-only '
+                   f'unpickler rejects it ({reason})')
+    if _raised_while_unpickling(err):  # an allowed global got bad arguments
+        return bad(source, 'cannot be loaded: unpickling it fails '
+                   f'({type(err).__name__}: {one_line(err, 160)})')
+    return None
+
+
+def _raised_while_unpickling(err: BaseException) -> bool:
+    """Whether ``err`` came out of torch's weights-only unpickler (from a
+    call it made for the pickle: numpy or torch refusing its arguments)."""
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(
+                '_weights_only_unpickler.py'):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _zip_problem(content: Content, source: str,
+                 err: BaseException) -> Optional[CheckpointError]:
+    try:
+        with content.open() as f, zipfile.ZipFile(f) as zf:
+            names = zf.namelist()
+            if any(n.endswith('/constants.pkl') for n in names):
+                return bad(source, 'is a TorchScript archive, and loading '
+                           'one runs its code; save a state dict with '
+                           'torch.save instead', UnsafeCheckpointError)
+            data_pkl = next((n for n in names if n.endswith('/data.pkl')
+                             and n.count('/') == 1), None)
+            if data_pkl is None:
+                return bad(source, 'is not a checkpoint: it is a zip archive '
+                           'without data.pkl, not written by torch.save')
+            broken = zf.testzip()
+            if broken is not None:
+                return bad(source, f'is corrupt: its member {broken} fails '
+                           'its CRC check')
+            with zf.open(data_pkl) as pkl:
+                found, stop, _ = scan_pickle(pkl,
+                                             zf.getinfo(data_pkl).file_size)
+    except zipfile.BadZipFile as bad_zip:
+        if _ZIP_END not in content.tail((1 << 16) + 22):
+            return bad(source, 'is truncated: its zip archive ends after '
+                       f'{content.size} bytes, without its central directory')
+        return bad(source, f'is corrupt: {one_line(bad_zip, 160)}')
+    return _pickle_problem(source, err, found, stop)
+
+
+def _legacy_problem(content: Content, source: str,
+                    err: BaseException) -> Optional[CheckpointError]:
+    names: list[str] = []
+    stop = None
+    with content.open() as f:
+        f.read(len(LEGACY_TORCH_HEAD))
+        for _ in range(3):  # protocol version, system info, the object
+            found, stop, _ = scan_pickle(f, content.size - f.tell())
+            names += found
+            if stop is not None:
+                break
+    problem = _pickle_problem(source, err, names, stop)
+    if problem is None and (isinstance(err, EOFError)
+                            or 'EOF' in str(err)):
+        return bad(source, 'is truncated: its tensor data ends early')
+    return problem
+
+
+def _describe_text(content: Content, head: bytes) -> Optional[str]:
+    """'a JSON file' or 'a text file (starts with ...)' for UTF-8 text."""
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError as cut:
+        if cut.start < len(head) - 3:  # not just a cut multi-byte character
+            return None
+        text = head[:cut.start].decode('utf-8')
+    if any(c < ' ' and c not in '\t\n\r\f' for c in text):
+        return None
+    if text.lstrip()[:1] in ('{', '[') and content.size <= _JSON_LIMIT:
+        with content.open() as f:
+            try:
+                json.loads(f.read().decode('utf-8'))
+                return 'a JSON file'
+            except (ValueError, UnicodeDecodeError):
+                pass
+    return f'a text file (starts with {one_line(text, 40)!r})'
+
+
+def diagnose(content: Content, source: str,
+             err: BaseException) -> Optional[CheckpointError]:
+    """The one-line error for ``content``, on which ``torch.load`` failed
+    with ``err``; ``None`` when the bytes look sound and ``err`` is not about
+    them (the caller then re-raises ``err``)."""
+    if content.size == 0:
+        return bad(source, 'is an empty file (0 bytes)')
+    head = content.head()
+    if head.startswith(_ZIP_HEADS):
+        return _zip_problem(content, source, err)
+    if len(head) >= 262 and head[257:262] == b'ustar':
+        return bad(source, 'is in the tar format of torch < 0.4, which '
+                   'cannot be loaded weights-only; re-save it with a '
+                   'current torch')
+    if head.startswith(LEGACY_TORCH_HEAD):
+        return _legacy_problem(content, source, err)
+    with content.open() as f:
+        names, stop, protocol = scan_pickle(f, content.size)
+    # protocol >= 2 starts with PROTO; a protocol 0/1 pickle is only taken
+    # for one if it parses to its end (text starting with 'c' is a GLOBAL)
+    if head.startswith(_PICKLE_HEADS) or stop is None:
+        named = [m for p in _NAMED_GLOBAL_PATTERNS
+                 for m in re.findall(p, str(err))]
+        forbidden = list(dict.fromkeys(named)) or _forbidden(names)
+        if forbidden:
+            return refusal(source, forbidden)
+        if stop is not None:
+            return bad(source, 'is truncated or corrupt: its pickle stream '
+                       f'does not parse ({stop})')
+        return bad(source, 'is not a checkpoint: it is a plain pickle '
+                   f'(protocol {protocol}), not a file written by torch.save')
+    what = _describe_text(content, head) or (
+        f'unrecognized binary data (starts with {head[:8].hex(" ")})')
+    return bad(source, f'is not a checkpoint: it is {what}')
