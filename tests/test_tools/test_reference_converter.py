@@ -192,13 +192,11 @@ def literal_block(ref: Dict[str, Tensor], i: int, kind: str, stride: int, last: 
     return batch_norm(ref, f'kan_expand_bn.{i}', r)
 
 
-def with_block(model: nn.Module, entry: nn.Module, exit_: nn.Module,
-               block: Callable[[Tensor], Tensor]) -> nn.Module:
-    """``model`` whose stage output (``exit_``'s) gets ``block(x)`` added, x = ``entry``'s input."""
+def with_block(entry: nn.Module, exit_: nn.Module, block: Callable[[Tensor], Tensor]) -> list:
+    """Hooks that add ``block(x)`` to ``exit_``'s output, x = ``entry``'s input; their handles."""
     kept: List[Tensor] = []
-    entry.register_forward_pre_hook(lambda m, args: kept.append(args[0]))
-    exit_.register_forward_hook(lambda m, args, y: y + block(kept.pop()))
-    return model
+    return [entry.register_forward_pre_hook(lambda m, args: kept.append(args[0])),
+            exit_.register_forward_hook(lambda m, args, y: y + block(kept.pop()))]
 
 
 # ------------------------------------------------------------------ running the tool
@@ -241,10 +239,15 @@ def relative_error(ours: Tensor, literal: Tensor) -> float:
 
 # ------------------------------------------------------------------ RKAN-ResNet-50
 @pytest.fixture(scope='module')
-def resnet50_trunk() -> Dict[str, Tensor]:
+def torchvision_resnet50() -> nn.Module:
+    """torchvision's ResNet-50 with random weights and BN statistics: the reference trunk."""
     torch.manual_seed(0)
-    net = randomize_norms(torchvision.models.resnet50(), gen(1))
-    return prefixed('resnet', net.state_dict())
+    return randomize_norms(torchvision.models.resnet50(), gen(1))
+
+
+@pytest.fixture(scope='module')
+def resnet50_trunk(torchvision_resnet50: nn.Module) -> Dict[str, Tensor]:
+    return prefixed('resnet', copy.deepcopy(torchvision_resnet50.state_dict()))
 
 
 @pytest.fixture(scope='module', params=['chebyshev', 'rbf', 'b_spline'])
@@ -293,22 +296,25 @@ def test_resnet50_tap_functions(resnet50: SimpleNamespace) -> None:
             assert conv.bias.item() == params['base_linear.bias'].item()
 
 
-def test_resnet50_logits_equal_literal_forward(resnet50: SimpleNamespace) -> None:
+def test_resnet50_logits_equal_literal_forward(resnet50: SimpleNamespace,
+                                               torchvision_resnet50: nn.Module) -> None:
     """torchvision's ResNet-50 with the resnet.* tensors, plus the literal RKAN block
     after layer4, then avgpool + fc: the converted classifier's logits, to 1e-4 relative."""
-    ref = resnet50.ref
-    net = torchvision.models.resnet50()
+    net = torchvision_resnet50
     net.load_state_dict({k[len('resnet.'):]: v for k, v in resnet50.trunk.items()})
-    net.eval()
     x = torch.randn(1, 3, 80, 80, generator=gen(3))  # layer4: 5x5 in, 3x3 out
-    with torch.no_grad():
-        plain = net(x)
-        with_block(net, net.layer4, net.layer4,
-                   lambda t: literal_block(ref, 3, resnet50.kind, 2, True, t))
-        literal = net(x)
-        ours = resnet50.model(x, mode='tensor')
+    hooks = with_block(net.layer4, net.layer4,
+                       lambda t: literal_block(resnet50.ref, 3, resnet50.kind, 2, True, t))
+    try:
+        with torch.no_grad():
+            literal = net(x)
+            ours = resnet50.model(x, mode='tensor')
+    finally:
+        for hook in hooks:
+            hook.remove()
     assert relative_error(ours, literal) < 1e-4
-    assert relative_error(plain, literal) > 1e-2  # the block matters
+    with torch.no_grad():
+        assert relative_error(net(x), literal) > 1e-2  # the block matters
 
 
 # ------------------------------------------------------------------ other families
@@ -340,10 +346,24 @@ def test_other_family_logits(family: str, tmp_path: Path) -> None:
         entry = exit_ = net.trunk_output.block4
     model.load_state_dict(ckpt['state_dict'], strict=True)
     x = torch.randn(1, 3, 64, 64, generator=gen(6))
+    with_block(entry, exit_, lambda t: literal_block(ref, 3, 'chebyshev', stages[3][2], True, t))
     with torch.no_grad():
-        with_block(net, entry, exit_, lambda t: literal_block(ref, 3, 'chebyshev', stages[3][2],
-                                                              True, t))
         assert relative_error(model(x, mode='tensor'), net(x)) < 1e-4
+
+
+def test_resnext_family_is_read_from_shapes(tmp_path: Path) -> None:
+    """ResNeXt-50 32x4d (zero weights: only names and shapes matter here): groups and base
+    width come from layer1.0.conv2's shape; the tool's strict load into that backbone passes."""
+    with torch.device('meta'):
+        shapes = torchvision.models.resnext50_32x4d().state_dict()
+    trunk = {k: torch.zeros(v.shape, dtype=v.dtype) for k, v in shapes.items()}
+    ref = reference_rkan(RESNET50, 'chebyshev', enabled=[3], g=gen(10))
+    code, ckpt = convert(tmp_path, {**prefixed('resnext', trunk), **ref})
+    assert code == 0
+    backbone = ckpt['meta']['backbone']
+    assert (backbone['type'], backbone['depth'], backbone['groups'], backbone['base_width']) == \
+        ('RKANResNeXt', 50, 32, 4)
+    assert ckpt['meta']['config'] is None
 
 
 # ------------------------------------------------------------------ options

@@ -29,7 +29,7 @@ leaves no such trace (no BN), so it is the caller's choice.
 """
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Optional, Sequence, Set, Tuple
 
 from torch import Tensor
 
@@ -147,7 +147,7 @@ def _one_value(name: str, values: Dict[int, object]) -> object:
 
 
 def convert_blocks(ref: ReferenceRKAN, stages: Sequence[int], num_stages: int,
-                   mechanism: str, kan_type: str, block_key) -> Blocks:
+                   mechanism: str, kan_type: str, block_key: Callable[[int], str]) -> Blocks:
     """Our blocks for the 0-based ``stages``; ``block_key(i)`` names stage ``i``'s block."""
     blocks = Blocks()
     factors: Dict[int, Tuple[str, int]] = {}

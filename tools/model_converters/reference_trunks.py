@@ -25,7 +25,6 @@ import re
 from typing import Dict, List, Optional, Tuple, Type
 
 from mmdet.models.backbones import RegNet, ResNet, ResNeXt
-from mmdet.models.backbones.resnet import Bottleneck
 from mmpretrain.models.backbones import DenseNet
 from mmpretrain.models.backbones import ResNet as PretrainResNet
 from torch import Tensor
@@ -104,7 +103,7 @@ def _resnet_depth(trunk: Trunk, settings: Dict[int, tuple], family: str) -> int:
     blocks = _blocks_per_stage(list(trunk.tensors), r'layer(\d)\.(\d+)\.')
     bottleneck = 'layer1.0.conv3.weight' in trunk.tensors
     for depth, (block, stages) in settings.items():
-        if tuple(stages) == blocks and (block.expansion == 4) == bottleneck:
+        if tuple(stages) == blocks and (block.__name__ == 'Bottleneck') == bottleneck:
             return depth
     kind = 'bottleneck' if bottleneck else 'basic'
     raise LayoutError(f'{trunk.prefix}.layer1-4 have {blocks} {kind} blocks, which is no '

@@ -14,19 +14,18 @@ the backbone's own keys, for a detection config's
 says what was converted from what: the input file and its sha256, the family,
 the backbone config, the stages kept, the evidence and what was dropped.
 
-Steps: the trunk's keys map by family (:mod:`.reference_trunks`), the RKAN
-modules of the enabled stages become ``rkan_layers.<stage>`` blocks
-(:mod:`.reference_rkan`) whose KAN convs keep every per-tap function
-(:mod:`.reference_kan`). Every bad input ends in one ``error: ...`` line and
-exit status 2.
+Steps: read and split IN (:mod:`.reference_input`); the trunk's keys map by
+family (:mod:`.reference_trunks`); the RKAN modules of the enabled stages become
+``rkan_layers.<stage>`` blocks (:mod:`.reference_rkan`) whose KAN convs keep
+every per-tap function (:mod:`.reference_kan`); the result is loaded strictly
+into the classifier it is for (:mod:`.reference_target`), then saved
+atomically. What was chosen and what was dropped is printed. Every bad input
+ends in one ``error: ...`` line and exit status 2.
 """
 import argparse
 import hashlib
-import inspect
 import os.path as osp
-import pickle
 import sys
-import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -34,29 +33,18 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mmengine.registry import DefaultScope  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
-
-import rkan_mmdet.utils as rkan_utils  # noqa: E402
 from rkan_mmdet.engine import atomic_save_checkpoint  # noqa: E402
-from rkan_mmdet.models.backbones import RKANMixin  # noqa: E402
 from rkan_mmdet.models.layers.rkan_block import MECHANISMS  # noqa: E402
+from tools.model_converters.reference_input import (first_line, load_state_dict,  # noqa: E402
+                                                    split_layout)
 from tools.model_converters.reference_kan import POLYNOMIALS, layout_of  # noqa: E402
 from tools.model_converters.reference_rkan import (ReferenceRKAN, convert_blocks,  # noqa: E402
                                                    module_name)
-from tools.model_converters.reference_trunks import (TRUNKS, LayoutError,  # noqa: E402
-                                                     Trunk, imagenet_config)
+from tools.model_converters.reference_target import (check_fits, cli_value,  # noqa: E402
+                                                     describe, target_model)
+from tools.model_converters.reference_trunks import LayoutError  # noqa: E402
 
-#: Errors of the package's safe loading: one line each, naming the file.
-CHECKPOINT_ERRORS = tuple(getattr(rkan_utils, name) for name in
-                          ('CheckpointError', 'UnsafeCheckpointError') if hasattr(rkan_utils, name))
-#: What torch.load raises for bytes that are no torch file (truncated, garbage).
-LOAD_ERRORS = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError,
-               zipfile.BadZipFile)
 KAN_TYPES = POLYNOMIALS + ('rbf', 'b_spline')
-MIXIN_DEFAULTS = {name: p.default for name, p in
-                  inspect.signature(RKANMixin.__init__).parameters.items()
-                  if p.default is not inspect.Parameter.empty}
 FAMILIES = """supported families (key prefix in IN -> rkan_mmdet backbone):
   resnet.      ResNet-18/34/50/101/152      -> RKANResNet(depth)
   resnext.     ResNeXt (e.g. 50 32x4d)      -> RKANResNeXt(depth, groups, base_width)
@@ -99,69 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def load_state_dict(path: str) -> Dict[str, Tensor]:
-    """IN, read weights-only, as a flat ``{str: Tensor}`` dict."""
-    if not osp.isfile(path):
-        raise LayoutError(f'{path}: no such file')
-    try:
-        obj = rkan_utils.safe_torch_load(path, map_location='cpu')
-    except CHECKPOINT_ERRORS as err:
-        raise LayoutError(first_line(err)) from None
-    except LOAD_ERRORS as err:
-        raise LayoutError(f'{path} is not a readable torch file ({first_line(err)})') from None
-    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
-        obj = obj['state_dict']
-    if not isinstance(obj, dict) or not obj:
-        raise LayoutError(f'{path} holds {"an empty dict" if obj == {} else type(obj).__name__}, '
-                          'not a state dict')
-    for key, value in obj.items():
-        if not isinstance(key, str) or not isinstance(value, Tensor):
-            raise LayoutError(f'{path}: key {key!r} holds a {type(value).__name__}, not a tensor; '
-                              'expected a state dict')
-    if all(key.startswith('module.') for key in obj):
-        obj = {key[len('module.'):]: value for key, value in obj.items()}
-    return obj
-
-
-def split_layout(state: Dict[str, Tensor]) -> Tuple[Trunk, Dict[str, Tensor], Dict[str, str],
-                                                     ReferenceRKAN]:
-    """The trunk (its tensors under our keys, with their sources) and the RKAN modules.
-
-    Keys are read in file order; the first one that fits neither ends it.
-    """
-    family = next((k.split('.', 1)[0] for k in state if k.split('.', 1)[0] in TRUNKS), None)
-    if family is None:
-        raise LayoutError(f'key {next(iter(state))} fits no layout of the paper\'s code: no key '
-                          f'starts with {", ".join(p + "." for p in TRUNKS)}')
-    trunk = TRUNKS[family]({k[len(family) + 1:]: v for k, v in state.items()
-                            if k.startswith(family + '.')})
-    mapped: Dict[str, Tensor] = {}
-    sources: Dict[str, str] = {}
-    ref = ReferenceRKAN()
-    for key, tensor in state.items():
-        head, _, rest = key.partition('.')
-        target = trunk.target(rest) if head == family else None
-        if target is not None:
-            mapped[target], sources[target] = tensor, key
-        elif not (head != family and ref.add(key, tensor)):
-            what = (f'a torchvision {family} name' if head == family else
-                    f'{family}.<torchvision name> or an RKAN module of RKAN_FAMILIES §6')
-            raise LayoutError(f'key {key} does not fit the {family} layout of the paper\'s code '
-                              f'(expected {what})')
-    if ref.num_stages == 0:
-        raise LayoutError(f'no RKAN module in the file (conv_reduce.<i>.weight): a plain '
-                          f'{family} state dict, not RKAN')
-    if ref.num_stages != trunk.num_stages:
-        raise LayoutError(f'the file has RKAN modules for {ref.num_stages} stages but its '
-                          f'{family} trunk has {trunk.num_stages}')
-    return trunk, mapped, sources, ref
-
-
 def choose_stages(ref: ReferenceRKAN, requested: Optional[Sequence[int]]) -> List[int]:
     """0-based stages to keep: ``requested`` (1-based) or the ones that ran; prints why."""
     ran = []
@@ -194,73 +119,6 @@ def compact(names: List[Tuple[str, int]]) -> str:
         grouped.setdefault(module, []).append(stage)
     return ' '.join(f'{m}.{s[0]}' if len(s) == 1 else f'{m}.{{{",".join(map(str, s))}}}'
                     for m, s in grouped.items())
-
-
-def plain(value):
-    """Tuples -> lists, recursively (configs and our dicts compare alike)."""
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
-def cli_value(value) -> str:
-    """A value as mmengine's ``--cfg-options`` parses it back."""
-    if isinstance(value, (list, tuple)):
-        return '[' + ','.join(cli_value(v) for v in value) + ']'
-    return str(value)
-
-
-def describe(backbone: dict) -> str:
-    args = ', '.join(f'{k}={v!r}' for k, v in backbone.items() if k != 'type')
-    return f'{backbone["type"]}({args})'
-
-
-def target_model(backbone: dict, fc: Tensor) -> Tuple[nn.Module, Optional[str], Dict[str, object]]:
-    """The classifier OUT must load into, the ``configs/imagenet`` file that builds
-    it (if one does) and the ``--cfg-options`` that file needs.
-
-    Those RKAN configs set only the backbone type and its size (depth, arch,
-    inv_factor); every other RKAN argument is RKANMixin's default
-    (tests/test_configs/test_imagenet_configs.py holds them to that), so the
-    options are the RKAN arguments that differ from those defaults. The model is
-    built here without parsing the config (mmengine reads all of mmpretrain's
-    metafiles to resolve its ``mmpretrain::`` bases): same backbone, GAP neck and
-    linear head, so the same keys and shapes.
-    """
-    from mmpretrain.registry import MODELS
-    name = imagenet_config(backbone)
-    options: Dict[str, object] = {}
-    if name is not None:
-        options = {f'model.backbone.{key}': value for key, value in backbone.items()
-                   if key in MIXIN_DEFAULTS and plain(value) != plain(MIXIN_DEFAULTS[key])}
-        if fc.shape[0] != 1000:
-            options['model.head.num_classes'] = fc.shape[0]
-    model_cfg = dict(type='ImageClassifier', backbone=backbone,
-                     neck=dict(type='GlobalAveragePooling'),
-                     head=dict(type='LinearClsHead', num_classes=fc.shape[0],
-                               in_channels=fc.shape[1]))
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(model_cfg)
-    return model, name, options
-
-
-def check_fits(state: Dict[str, Tensor], sources: Dict[str, str], module: nn.Module,
-               what: str) -> None:
-    """``module.load_state_dict(state, strict=True)``, or one line naming the first misfit."""
-    expected = module.state_dict()
-    for key, tensor in state.items():
-        if key not in expected:
-            raise LayoutError(f'{sources.get(key, key)} becomes {key}, which {what} does not have')
-        if tuple(tensor.shape) != tuple(expected[key].shape):
-            raise LayoutError(f'{sources.get(key, key)} has shape {tuple(tensor.shape)} but '
-                              f'{key} of {what} is {tuple(expected[key].shape)}')
-    missing = [key for key in expected if key not in state]
-    if missing:
-        raise LayoutError(f'{what} needs {missing[0]} ({len(missing)} missing), which no key '
-                          'of the input becomes')
-    module.load_state_dict(state, strict=True)
 
 
 def sha256(path: str) -> str:

@@ -1,0 +1,90 @@
+"""The classifier a converted checkpoint must load into, and the check that it does.
+
+:func:`target_model` builds it from the backbone config the conversion found,
+and names the ``configs/imagenet`` file that builds the same classifier with
+the ``--cfg-options`` that file needs. :func:`check_fits` is a strict
+``load_state_dict`` whose failure is one line naming the first misfit and the
+reference key it came from.
+"""
+import inspect
+from typing import Dict, Optional, Tuple
+
+from mmengine.registry import DefaultScope
+from torch import Tensor, nn
+
+from rkan_mmdet.models.backbones import RKANMixin
+from tools.model_converters.reference_trunks import LayoutError, imagenet_config
+
+#: RKANMixin's argument defaults: what the configs/imagenet RKAN configs leave unset.
+MIXIN_DEFAULTS = {name: p.default for name, p in
+                  inspect.signature(RKANMixin.__init__).parameters.items()
+                  if p.default is not inspect.Parameter.empty}
+
+
+def plain(value):
+    """Tuples -> lists, recursively (configs and our dicts compare alike)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def cli_value(value) -> str:
+    """A value as mmengine's ``--cfg-options`` parses it back."""
+    if isinstance(value, (list, tuple)):
+        return '[' + ','.join(cli_value(v) for v in value) + ']'
+    return str(value)
+
+
+def describe(backbone: dict) -> str:
+    args = ', '.join(f'{k}={v!r}' for k, v in backbone.items() if k != 'type')
+    return f'{backbone["type"]}({args})'
+
+
+def target_model(backbone: dict, fc: Tensor) -> Tuple[nn.Module, Optional[str], Dict[str, object]]:
+    """The classifier OUT must load into, the ``configs/imagenet`` file that builds
+    it (if one does) and the ``--cfg-options`` that file needs.
+
+    Those RKAN configs set only the backbone type and its size (depth, arch,
+    inv_factor); every other RKAN argument is RKANMixin's default
+    (tests/test_configs/test_imagenet_configs.py holds them to that), so the
+    options are the RKAN arguments that differ from those defaults. The model is
+    built here without parsing the config (mmengine reads all of mmpretrain's
+    metafiles to resolve its ``mmpretrain::`` bases): same backbone, GAP neck and
+    linear head, so the same keys and shapes.
+    """
+    from mmpretrain.registry import MODELS
+    name = imagenet_config(backbone)
+    options: Dict[str, object] = {}
+    if name is not None:
+        options = {f'model.backbone.{key}': value for key, value in backbone.items()
+                   if key in MIXIN_DEFAULTS and plain(value) != plain(MIXIN_DEFAULTS[key])}
+        if fc.shape[0] != 1000:
+            options['model.head.num_classes'] = fc.shape[0]
+    model_cfg = dict(type='ImageClassifier', backbone=backbone,
+                     neck=dict(type='GlobalAveragePooling'),
+                     head=dict(type='LinearClsHead', num_classes=fc.shape[0],
+                               in_channels=fc.shape[1]))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(model_cfg)
+    return model, name, options
+
+
+def check_fits(state: Dict[str, Tensor], sources: Dict[str, str], module: nn.Module,
+               what: str) -> None:
+    """``module.load_state_dict(state, strict=True)``, or one line naming the first misfit."""
+    expected = module.state_dict()
+    for key, tensor in state.items():
+        if key not in expected:
+            raise LayoutError(f'{sources.get(key, key)} becomes {key}, which {what} does not have')
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise LayoutError(f'{sources.get(key, key)} has shape {tuple(tensor.shape)} but '
+                              f'{key} of {what} is {tuple(expected[key].shape)}')
+    missing = [key for key in expected if key not in state]
+    if missing:
+        raise LayoutError(f'{what} needs {missing[0]} ({len(missing)} missing), which no key '
+                          'of the input becomes')
+    module.load_state_dict(state, strict=True)
+
+
