@@ -36,7 +36,8 @@ def first_line(err: BaseException) -> str:
 def load_state_dict(path: str) -> Dict[str, Tensor]:
     """IN, read weights-only, as a flat ``{str: Tensor}`` dict."""
     if not osp.isfile(path):
-        raise LayoutError(f'{path}: no such file')
+        raise LayoutError(f'{path}: {"a directory" if osp.isdir(path) else "no such file"}, '
+                          'not a checkpoint')
     try:
         obj = rkan_utils.safe_torch_load(path, map_location='cpu')
     except CHECKPOINT_ERRORS as err:
@@ -49,8 +50,11 @@ def load_state_dict(path: str) -> Dict[str, Tensor]:
         raise LayoutError(f'{path} holds {"an empty dict" if obj == {} else type(obj).__name__}, '
                           'not a state dict')
     for key, value in obj.items():
-        if not isinstance(key, str) or not isinstance(value, Tensor):
-            raise LayoutError(f'{path}: key {key!r} holds a {type(value).__name__}, not a tensor; '
+        if not isinstance(key, str):
+            raise LayoutError(f'{path}: key {key!r} ({type(key).__name__}) is not a str; '
+                              'expected a state dict')
+        if not isinstance(value, Tensor):
+            raise LayoutError(f'{path}: key {key} holds a {type(value).__name__}, not a tensor; '
                               'expected a state dict')
     if all(key.startswith('module.') for key in obj):
         obj = {key[len('module.'):]: value for key, value in obj.items()}

@@ -37,8 +37,10 @@ def cli_value(value) -> str:
     return str(value)
 
 
-def describe(backbone: dict) -> str:
-    args = ', '.join(f'{k}={v!r}' for k, v in backbone.items() if k != 'type')
+def describe(backbone: dict, rkan: bool = True) -> str:
+    """``RKANResNet(depth=50, ...)``; ``rkan=False`` leaves out the RKAN arguments."""
+    args = ', '.join(f'{k}={v!r}' for k, v in backbone.items()
+                     if k != 'type' and (rkan or k not in MIXIN_DEFAULTS))
     return f'{backbone["type"]}({args})'
 
 

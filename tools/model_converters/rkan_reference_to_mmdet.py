@@ -164,9 +164,10 @@ def convert(args: argparse.Namespace) -> None:
     if args.backbone_only:
         mapped = {k[len('backbone.'):]: v for k, v in mapped.items() if k.startswith('backbone.')}
         sources = {k[len('backbone.'):]: v for k, v in sources.items() if k.startswith('backbone.')}
-        check_fits(mapped, sources, model.backbone, describe(backbone))
+        check_fits(mapped, sources, model.backbone, describe(backbone, rkan=False))
     else:
-        check_fits(mapped, sources, model, f'the classifier of {config or describe(backbone)}')
+        check_fits(mapped, sources, model,
+                   f'the classifier of {config or describe(backbone, rkan=False)}')
     meta = dict(
         converted_from=dict(file=osp.abspath(args.input), sha256=sha256(args.input),
                             layout=f'RKAN paper code, {trunk.prefix}. trunk', tensors=len(state)),
