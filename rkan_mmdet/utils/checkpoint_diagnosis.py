@@ -154,8 +154,10 @@ def scan_pickle(stream: IO[bytes],
     """Tokenize one pickle of at most ``limit`` bytes from ``stream``,
     without executing it.
 
-    Returns the ``module.name`` globals it imports (``GLOBAL``, and the two
-    strings before ``STACK_GLOBAL``, memoized ones included); ``None`` if it
+    Returns the ``module.name`` globals it imports (``GLOBAL``, ``INST``,
+    and the two strings before ``STACK_GLOBAL``, memoized ones included),
+    which a forged stream can hide from this scan but not from torch's
+    unpickler (it refuses ``STACK_GLOBAL``/``INST`` outright); ``None`` if it
     ends with ``STOP``, else what stopped the scan; and its protocol.
     """
     found: list[str] = []
@@ -166,7 +168,7 @@ def scan_pickle(stream: IO[bytes],
         for op, arg, _ in pickletools.genops(_Capped(stream, limit)):
             if op.name == 'PROTO':
                 protocol = arg
-            elif op.name == 'GLOBAL':
+            elif op.name in ('GLOBAL', 'INST'):
                 module, name = arg.split(' ', 1)
                 module, name = NAME_MAPPING.get(
                     (module, name), (IMPORT_MAPPING.get(module, module), name))
@@ -187,6 +189,14 @@ def scan_pickle(stream: IO[bytes],
     return list(dict.fromkeys(found)), None, protocol
 
 
+def _named_in(message: str) -> list[str]:
+    """The globals torch's refusal ``message`` names (it writes
+    ``builtins.exec`` as ``exec``)."""
+    named = [m for p in _NAMED_GLOBAL_PATTERNS for m in re.findall(p, message)]
+    return list(dict.fromkeys(n if '.' in n else f'builtins.{n}'
+                              for n in named))
+
+
 def _forbidden(names: Iterable[str]) -> list[str]:
     allowed = allowed_globals()
     return [n for n in dict.fromkeys(names) if n not in allowed]
@@ -197,8 +207,7 @@ def _pickle_problem(source: str, err: BaseException, names: list[str],
     """Refused if a forbidden global is named; truncated if the pickle does
     not parse; "rejected" for other unpickler refusals; else ``None``."""
     text = str(err)
-    named = [m for p in _NAMED_GLOBAL_PATTERNS for m in re.findall(p, text)]
-    forbidden = list(dict.fromkeys(named)) or _forbidden(names)
+    forbidden = _named_in(text) or _forbidden(names)
     if forbidden:
         return refusal(source, forbidden)
     if stop is not None:
@@ -314,9 +323,7 @@ def diagnose(content: Content, source: str,
     # protocol >= 2 starts with PROTO; a protocol 0/1 pickle is only taken
     # for one if it parses to its end (text starting with 'c' is a GLOBAL)
     if head.startswith(_PICKLE_HEADS) or stop is None:
-        named = [m for p in _NAMED_GLOBAL_PATTERNS
-                 for m in re.findall(p, str(err))]
-        forbidden = list(dict.fromkeys(named)) or _forbidden(names)
+        forbidden = _named_in(str(err)) or _forbidden(names)
         if forbidden:
             return refusal(source, forbidden)
         if stop is not None:

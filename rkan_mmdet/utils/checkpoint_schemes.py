@@ -8,6 +8,7 @@ rkan_mmdet``):
 prefix                                     loads with
 =========================================  ==================================
 local path (``''``)                        :func:`load_from_local_safe`
+``file://`` (added: a local file URL)       :func:`load_from_file_url`
 ``http://``, ``https://``                  mmengine's loader, whose
 ``torchvision://``, ``modelzoo://``        ``load_url`` is replaced by
 ``mmcls://``, ``open-mmlab://`` (URL)      :func:`safe_load_url`
@@ -31,6 +32,7 @@ import os.path as osp
 import urllib.error
 from typing import Any, Callable, Optional
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import torch
 from mmengine.runner import checkpoint as mm_checkpoint
@@ -52,6 +54,12 @@ _TORCH_HUB_LOAD = torch.hub.load_state_dict_from_url
 def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
     """mmengine's local-file scheme (``prefixes=''``), weights-only."""
     return safe_torch_load(osp.expanduser(filename), map_location)
+
+
+def load_from_file_url(filename: str, map_location: Any = None) -> Any:
+    """``file:///abs/path.pth`` (not an mmengine scheme): the local file."""
+    return safe_torch_load(url2pathname(urlparse(filename).path), map_location,
+                           filename)
 
 
 def safe_load_url(url: str,
@@ -130,6 +138,9 @@ def install_safe_schemes() -> None:
     :mod:`.torch_load_guard` when they call ``torch.load``."""
     CheckpointLoader.register_scheme(prefixes='',
                                      loader=load_from_local_safe,
+                                     force=True)
+    CheckpointLoader.register_scheme(prefixes='file://',
+                                     loader=load_from_file_url,
                                      force=True)
     for module in (mm_checkpoint, dl_utils, dl_utils.hub):
         if getattr(module, 'load_url', None) is not None:

@@ -48,10 +48,24 @@ MAX_CHARS = 4 << 20
 MAX_RANGE = 4096
 
 
+class _Code(ValueError):
+    """The text holds something other than data (a call, a name, ...)."""
+
+
+class _TooBig(ValueError):
+    """Data, but nested or sized beyond the limits."""
+
+
 def _value(node: ast.AST, depth: int = 0) -> Any:
-    """The value of a data-only expression ``node``; raises ValueError."""
+    """The value of a data-only expression ``node``.
+
+    Raises:
+        _Code: ``node`` is not data.
+        _TooBig: nested deeper than :data:`MAX_DEPTH` or a range longer than
+            :data:`MAX_RANGE`.
+    """
     if depth > MAX_DEPTH:
-        raise ValueError('values nest too deeply')
+        raise _TooBig(f'nests values deeper than {MAX_DEPTH}')
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(
@@ -66,10 +80,10 @@ def _value(node: ast.AST, depth: int = 0) -> Any:
         return kind(items)
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
-            raise ValueError('** in a dict display')
+            raise _Code('unpacks ** in a dict display')
         keys = [_value(k, depth + 1) for k in node.keys]
         if any(isinstance(k, (list, dict, set)) for k in keys):
-            raise ValueError('an unhashable dict key')
+            raise _TooBig('has an unhashable dict key')
         return dict(zip(keys, (_value(v, depth + 1) for v in node.values)))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id == 'dict' and not node.args and all(
@@ -80,15 +94,16 @@ def _value(node: ast.AST, depth: int = 0) -> Any:
             bounds = [_value(a, depth + 1) for a in node.args]
             if all(type(b) is int for b in bounds):
                 values = range(*bounds)
-                if len(values) <= MAX_RANGE:
-                    return list(values)
-        raise ValueError(f'calls {node.func.id}()')
+                if len(values) > MAX_RANGE:
+                    raise _TooBig(f'has a range longer than {MAX_RANGE}')
+                return list(values)
+        raise _Code(f'calls {node.func.id}()')
     what = {
         ast.Name: lambda n: f'uses the name {n.id}',
         ast.Attribute: lambda n: f'reads the attribute .{n.attr}',
         ast.Call: lambda n: 'calls a computed function',
     }.get(type(node), lambda n: f'has a {type(n).__name__} expression')
-    raise ValueError(what(node))
+    raise _Code(what(node))
 
 
 def read_config_text(text: Any, where: str) -> dict:
@@ -122,14 +137,18 @@ def read_config_text(text: Any, where: str) -> dict:
             if not (isinstance(statement, ast.Assign)
                     and len(statement.targets) == 1
                     and isinstance(statement.targets[0], ast.Name)):
-                raise ValueError(
-                    f'has a {type(statement).__name__} statement')
+                raise _Code('is not a plain `name = value` '
+                            f'({type(statement).__name__})')
             config[statement.targets[0].id] = _value(statement.value)
-        except ValueError as err:
+        except _Code as err:
             raise UnsafeCheckpointError(
                 f'Refusing the config text in {where}: line '
                 f'{statement.lineno} {err}; only data (literals, dict(...), '
                 'range(...)) is read from a checkpoint') from None
+        except _TooBig as err:
+            raise CheckpointError(
+                f'the config text in {where} is not readable: line '
+                f'{statement.lineno} {err}') from None
     return config
 
 

@@ -4,7 +4,6 @@ import functools
 import http.server
 import os
 import pickle
-import random
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -13,18 +12,15 @@ import numpy as np
 import pytest
 import torch
 from mmengine.hooks import Hook
-from mmengine.logging import MessageHub, MMLogger
-from mmengine.model import BaseModel, BaseModule
-from mmengine.registry import DefaultScope
+from mmengine.model import BaseModule
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
-from mmengine.visualization import Visualizer
 from torch import nn
-from torch.utils.data import Dataset
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.utils import MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError
+from .toy_models import make_runner
 
 # What a Runner checkpoint needs beyond torch's defaults (numpy 2 names).
 RUNNER_CHECKPOINT_GLOBALS = {
@@ -37,48 +33,7 @@ RUNNER_CHECKPOINT_GLOBALS = {
 }
 
 
-@pytest.fixture(scope='module', autouse=True)
-def isolate_runner_globals() -> Iterator[None]:
-    """Undo what a Runner leaves behind (default scope 'mmengine', current
-    logger/message hub/visualizer, global RNG seeds) for later test files."""
-    managers = (DefaultScope, MessageHub, MMLogger, Visualizer)
-    before = {cls: set(cls._instance_dict) for cls in managers}
-    rng = (random.getstate(), np.random.get_state(), torch.get_rng_state())
-    yield
-    for cls in managers:
-        for name in set(cls._instance_dict) - before[cls]:
-            instance = cls._instance_dict.pop(name)
-            for handler in getattr(instance, 'handlers', []):
-                handler.close()
-    random.setstate(rng[0])
-    np.random.set_state(rng[1])
-    torch.set_rng_state(rng[2])
-
-
-class ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = nn.Linear(2, 1)
-
-    def forward(self,
-                inputs: torch.Tensor,
-                labels: torch.Tensor,
-                mode: str = 'tensor') -> Any:
-        out = self.lin(inputs)
-        if mode == 'loss':
-            return dict(loss=((out - labels)**2).mean())
-        return out
-
-
-class ToyDataset(Dataset):
-
-    def __len__(self) -> int:
-        return 4
-
-    def __getitem__(self, i: int) -> dict:
-        return dict(inputs=torch.full((2, ), float(i)),
-                    labels=torch.tensor([float(i)]))
+pytestmark = pytest.mark.usefixtures('isolate_runner_globals')
 
 
 class RecordStartHook(Hook):
@@ -89,29 +44,6 @@ class RecordStartHook(Hook):
         self.weight = runner.model.lin.weight.detach().clone()
         state = runner.optim_wrapper.optimizer.state_dict()['state']
         self.momentum = state[0]['momentum_buffer'].clone()
-
-
-def make_runner(work_dir: Path, name: str, max_iters: int,
-                **kwargs: Any) -> Runner:
-    torch.manual_seed(0)
-    return Runner(
-        model=ToyModel(),
-        work_dir=str(work_dir),
-        experiment_name=name,
-        train_dataloader=dict(dataset=ToyDataset(),
-                              batch_size=2,
-                              sampler=dict(type='DefaultSampler',
-                                           shuffle=False),
-                              collate_fn=dict(type='default_collate')),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=2,
-                                           by_epoch=False),
-                           logger=dict(type='LoggerHook', interval=1)),
-        log_level='ERROR',
-        default_scope='mmengine',
-        **kwargs)
 
 
 @pytest.fixture(scope='module')
