@@ -20,15 +20,26 @@ tensors do not decide the ratios; ``--system-malloc`` times glibc's default.
 
 Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
 (the backbone is ``cfg.model.backbone``; the detector is ``cfg.model``).
+``--plugin ELA`` (or ECA, CBAM, ShuffleAttention, SimAM, GC) puts that
+attention module into every bottleneck of each model's backbone (GC: the
+paper's stages 2-4, ``configs/_base_/gcnet_plugin.py``).
+
+Parameters are printed twice where the counts differ (RKAN_FAMILIES §5):
+``params M`` is ``sum(p.numel())``; ``profiler M`` is the RKAN paper's
+profiler count, which skips GroupNorm, custom parameters (``nn.Parameter``) and
+modules that do not run (``param_count.py``). ``--params-only`` prints the
+counts (and backbone FLOPs) without timing anything.
 
     python tools/analysis/benchmark.py                        # R50 vs RKAN-R50
     python tools/analysis/benchmark.py --detector-only --device cuda --amp
     python tools/analysis/benchmark.py configs/mask_rcnn_r50_1x_coco.py \\
         configs/mask_rcnn_rkanet50_1x_coco.py --batch-size 2 --input-size 640 640
+    python tools/analysis/benchmark.py --params-only --backbone-only --plugin ELA
 """
 import argparse
 import contextlib
 import copy
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -42,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 import rkan_mmdet  # noqa: E402,F401  (registers the backbones)
 from tools.analysis.bench_utils import (keep_freed_memory, memory_in_child,  # noqa: E402
                                         peak_memory_mb, summary_ms, time_interleaved)
+from tools.analysis.param_count import (ALL_NOTE, PROFILER_NOTE, all_params,  # noqa: E402
+                                        profiler_params)
 
 PRESETS = {
     'resnet50': 'configs/mask_rcnn_r50_1x_coco.py',
@@ -50,14 +63,38 @@ PRESETS = {
     'senet50': 'configs/mask_rcnn_senet50_1x_coco.py',
     'rkan_senet50': 'configs/mask_rcnn_rkan_senet50_1x_coco.py',
 }
+PLUGINS = ('ECA', 'CBAM', 'ShuffleAttention', 'SimAM', 'ELA', 'GC')
 
 
-def load_model_cfg(name: str) -> dict:
+def takes_plugins(backbone_type: str) -> bool:
+    """Whether the registered backbone (or a parent class) has a ``plugins`` argument."""
+    from mmdet.registry import MODELS
+    cls = MODELS.get(backbone_type)
+    return cls is not None and any(
+        'plugins' in inspect.signature(c.__init__).parameters
+        for c in cls.__mro__ if '__init__' in vars(c))
+
+
+def plugin_list(name: str) -> list:
+    """mmdet ``plugins`` for ``--plugin name``: after conv3 of every bottleneck
+    (GC: the paper's fragment, stages 2-4)."""
+    if name == 'GC':
+        return Config.fromfile(str(ROOT / 'configs/_base_/gcnet_plugin.py')).gcnet_plugins
+    return [dict(cfg=dict(type=name), position='after_conv3')]
+
+
+def load_model_cfg(name: str, plugin: Optional[str] = None) -> dict:
     path = ROOT / PRESETS.get(name, name)
     if not path.is_file():
         raise SystemExit(f'unknown model {name!r}: not a preset ({", ".join(PRESETS)}) '
                          'nor a config file')
     model = copy.deepcopy(Config.fromfile(str(path)).model)
+    if plugin is not None:
+        if not takes_plugins(model.backbone.type):
+            print(f'error: --plugin {plugin}: the backbone of {name} ({model.backbone.type}) '
+                  "takes no mmdet 'plugins' argument", file=sys.stderr)
+            raise SystemExit(2)
+        model.backbone.plugins = plugin_list(plugin)
     model.backbone.init_cfg = None  # random weights: no checkpoint needed
     model.backbone.pop('pretrained', None)
     if model.get('test_cfg', {}).get('rcnn'):
@@ -65,9 +102,9 @@ def load_model_cfg(name: str) -> dict:
     return model
 
 
-def build(name: str, part: str, device: str):
+def build(name: str, part: str, device: str, plugin: Optional[str] = None):
     from mmdet.registry import MODELS
-    cfg = load_model_cfg(name)
+    cfg = load_model_cfg(name, plugin)
     model = MODELS.build(cfg.backbone if part == 'backbone' else cfg)
     return model.to(device)
 
@@ -95,7 +132,7 @@ def make_step(name: str, part: str, mode: str, args,
     """A closure running one ``mode`` ('forward', 'train' or 'predict') call;
     ``reference``: weights to share (see :func:`share_weights`)."""
     torch.manual_seed(0)
-    model = build(name, part, args.device)
+    model = build(name, part, args.device, args.plugin)
     if reference is not None:
         share_weights(model, reference)
     shape = (args.batch_size, 3, *args.input_size)
@@ -129,25 +166,35 @@ def detection_samples(args) -> list:
 
 
 def params_and_flops(name: str, part: str, args) -> Dict[str, float]:
+    """Both parameter counts (see ``param_count.py``) and the backbone's FLOPs."""
     from mmengine.analysis import get_model_complexity_info
-    model = build(name, part, 'cpu')
+    model = build(name, part, 'cpu', args.plugin)
     model.eval()  # not chained: mmdet's ResNet.train() returns None
-    params = sum(p.numel() for p in model.parameters())
+    x = torch.randn(1, 3, *args.input_size)
+    if part == 'backbone':
+        profiled = profiler_params(model, lambda m: m(x))
+    else:  # 'tensor' mode runs every head on one image
+        samples = detection_samples(argparse.Namespace(input_size=args.input_size, batch_size=1))
+        profiled = profiler_params(model, lambda m: m(x, samples, mode='tensor'))
+    params = all_params(model)
     flops = None
     if part == 'backbone':
-        info = get_model_complexity_info(model, inputs=(torch.randn(1, 3, *args.input_size),),
-                                         show_table=False, show_arch=False)
+        info = get_model_complexity_info(model, inputs=(x,), show_table=False, show_arch=False)
         flops = info['flops'] * args.batch_size
-    return dict(params_m=params / 1e6, gflops=None if flops is None else flops / 1e9)
+    return dict(params_m=params / 1e6, params=params, profiler_params=profiled,
+                gflops=None if flops is None else flops / 1e9)
 
 
 def benchmark(models: List[str], part: str, args) -> List[dict]:
     modes = ['forward', 'train'] if part == 'backbone' else ['predict']
-    rows = {m: dict(model=m, part=part, **params_and_flops(m, part, args)) for m in models}
+    rows = {m: dict(model=m, part=part, plugin=args.plugin, **params_and_flops(m, part, args))
+            for m in models}
+    if args.params_only:
+        return list(rows.values())
     reference = None
     if part == 'detector':
         torch.manual_seed(0)
-        reference = build(models[0], part, args.device).state_dict()
+        reference = build(models[0], part, args.device, args.plugin).state_dict()
     for mode in modes:
         steps = {m: make_step(m, part, mode, args, reference) for m in models}
         times = time_interleaved(steps, args.device, args.repeats, args.warmup, f'{part} {mode}')
@@ -167,12 +214,25 @@ def benchmark(models: List[str], part: str, args) -> List[dict]:
 def child_flags(args) -> List[str]:
     flags = ['--device', args.device, '--batch-size', str(args.batch_size),
              '--input-size', *map(str, args.input_size)]
+    flags += ['--plugin', args.plugin] if args.plugin else []
     return flags + (['--amp'] if args.amp else []) + (['--channels-last'] if args.channels_last else [])
+
+
+def profiler_column(row: dict) -> str:
+    """The profiler count in millions, or '=' where it equals sum(p.numel())."""
+    same = row['profiler_params'] == row['params']
+    return '=' if same else f'{row["profiler_params"] / 1e6:.2f}'
+
+
+def print_param_notes() -> None:
+    print(f'params M: {ALL_NOTE}')
+    print(f'profiler M: {PROFILER_NOTE}; "=" where both agree')
 
 
 def print_table(rows: List[dict]) -> None:
     print(f'\n{"model":16s} {"part":9s} {"mode":8s} {"median ms":>10s} {"min":>8s} {"max":>8s} '
-          f'{"img/s":>7s} {"ratio":>6s} {"peak MB":>8s} {"params M":>9s} {"GFLOPs":>7s}')
+          f'{"img/s":>7s} {"ratio":>6s} {"peak MB":>8s} {"params M":>9s} {"profiler M":>10s} '
+          f'{"GFLOPs":>7s}')
     for row in rows:
         for mode in ('forward', 'train', 'predict'):
             if mode not in row:
@@ -181,7 +241,22 @@ def print_table(rows: List[dict]) -> None:
             gflops = '-' if row['gflops'] is None else f'{row["gflops"]:.1f}'
             print(f'{row["model"]:16s} {row["part"]:9s} {mode:8s} {t["median"]:10.1f} '
                   f'{t["min"]:8.1f} {t["max"]:8.1f} {t["img_per_s"]:7.2f} {t["ratio"]:6.3f} '
-                  f'{row["peak_mb"]:8.0f} {row["params_m"]:9.2f} {gflops:>7s}')
+                  f'{row["peak_mb"]:8.0f} {row["params_m"]:9.2f} {profiler_column(row):>10s} '
+                  f'{gflops:>7s}')
+    print_param_notes()
+
+
+def print_param_table(rows: List[dict]) -> None:
+    """``--params-only``: exact counts, both where they differ."""
+    print(f'\n{"model":40s} {"part":9s} {"plugin":16s} {"params":>11s} {"profiler":>11s} '
+          f'{"params M":>9s} {"profiler M":>10s} {"GFLOPs":>7s}')
+    for row in rows:
+        same = row['profiler_params'] == row['params']
+        gflops = '-' if row['gflops'] is None else f'{row["gflops"]:.1f}'
+        print(f'{row["model"]:40s} {row["part"]:9s} {row["plugin"] or "-":16s} '
+              f'{row["params"]:11,d} {"=" if same else format(row["profiler_params"], ",d"):>11s} '
+              f'{row["params_m"]:9.2f} {profiler_column(row):>10s} {gflops:>7s}')
+    print_param_notes()
 
 
 def parse_args() -> argparse.Namespace:
@@ -198,6 +273,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--backbone-only', action='store_true')
     parser.add_argument('--detector-only', action='store_true')
+    parser.add_argument('--plugin', choices=PLUGINS,
+                        help='attention module in every bottleneck of each backbone '
+                             '(GC: stages 2-4); needs a backbone that takes mmdet plugins')
+    parser.add_argument('--params-only', action='store_true',
+                        help='print both parameter counts and FLOPs; time nothing')
     parser.add_argument('--json', type=Path, default=ROOT / 'work_dirs/benchmark/benchmark.json')
     parser.add_argument('--system-malloc', action='store_true',
                         help="time with glibc's default allocator settings (see bench_utils)")
@@ -221,7 +301,7 @@ def main() -> None:
         rows += benchmark(args.models, 'backbone', args)
     if not args.backbone_only:
         rows += benchmark(args.models, 'detector', args)
-    print_table(rows)
+    (print_param_table if args.params_only else print_table)(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(dict(args={k: v for k, v in vars(args).items()
                                                if k != 'json'}, rows=rows), indent=2, default=str))
