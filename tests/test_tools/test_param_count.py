@@ -51,3 +51,14 @@ def test_benchmark_prints_both_counts_labelled(tmp_path: Path) -> None:
     assert 'params M: all parameters: sum(p.numel() for p in model.parameters())' in run.stdout
     assert 'profiler M: profiler count:' in run.stdout and 'skips GroupNorm' in run.stdout
     assert 'median' not in run.stdout  # nothing timed
+
+
+def test_plugin_on_a_backbone_without_plugins_is_one_line_exit_2() -> None:
+    run = subprocess.run(
+        [sys.executable, 'tools/analysis/benchmark.py', 'senet50', '--params-only',
+         '--plugin', 'ELA'], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1] == (
+        "error: --plugin ELA: the backbone of senet50 (mmpretrain.SEResNet) takes no mmdet "
+        "'plugins' argument")
+    assert 'Traceback' not in run.stderr
