@@ -147,10 +147,3 @@ def convert_kan_conv(params: Dict[str, Tensor], where: str, kan_type: str) -> KA
         raise LayoutError(f'{where} is a {layout} KAN conv, not {kan_type}')
     return CONVERTERS[layout](params, where)
 
-
-def kan_type_of(params: Dict[str, Tensor], where: str, polynomial: str) -> str:
-    """The KAN type of a reference conv; ``polynomial`` names the polynomial family."""
-    layout = layout_of(params, where)
-    return polynomial if layout == 'polynomial' else layout
-
-
