@@ -87,10 +87,11 @@ def safe_load_url(url: str,
                                check_hash=check_hash,
                                file_name=file_name,
                                weights_only=True)
-    except urllib.error.URLError as err:
-        reason = getattr(err, 'reason', err)
-        raise bad(url, f'could not be downloaded: {one_line(reason, 160)}'
-                  ) from None
+    except urllib.error.URLError as err:  # HTTPError is one too
+        reason = one_line(getattr(err, 'reason', err), 160)
+        if isinstance(err, urllib.error.HTTPError):
+            reason = f'HTTP {err.code} {reason}'
+        raise bad(url, f'could not be downloaded: {reason}') from None
     except LOAD_ERRORS as err:
         cached = osp.join(
             model_dir or osp.join(torch.hub.get_dir(), 'checkpoints'), name)
