@@ -14,8 +14,9 @@ the *same* folder (so the rename never crosses a file system), ``fsync``s it,
 and ``os.replace``s it onto the final name, which POSIX makes atomic; the
 folder is ``fsync``ed too so the rename survives a power loss. A crash at any
 point leaves either the old file or the complete new one under the final
-name (a killed process can leave a ``.<name>.*.tmp`` file behind, never a
-partial ``<name>``). Remote URIs (``s3://``, ``pavi://``, ...) go to
+name (a killed process can leave a ``.<name>.<8 chars>.tmp`` file behind,
+never a partial ``<name>``; :func:`remove_interrupted_saves` deletes those
+leftovers, ``KillSafeCheckpointHook`` calls it before training). Remote URIs (``s3://``, ``pavi://``, ...) go to
 mmengine's own writer unchanged.
 
 Patched names (mmengine binds the function by value in three places):
@@ -31,8 +32,9 @@ from __future__ import annotations
 import io
 import os
 import os.path as osp
+import re
 import tempfile
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from mmengine import runner as _runner_pkg
@@ -40,6 +42,10 @@ from mmengine.runner import checkpoint as _checkpoint
 from mmengine.runner import runner as _runner
 
 _mmengine_save_checkpoint = _checkpoint.save_checkpoint
+
+#: Name of the temporary file of :func:`atomic_write_bytes` (``mkstemp``
+#: adds 8 characters of ``[a-z0-9_]``).
+_TEMP_NAME = re.compile(r'\..+\.[a-z0-9_]{8}\.tmp')
 
 
 def _is_local(filename: str) -> bool:
@@ -75,6 +81,19 @@ def atomic_write_bytes(data: bytes, filename: str) -> None:
         os.close(dir_fd)
 
 
+def remove_interrupted_saves(folder: str) -> List[str]:
+    """Delete the temporary files that killed :func:`atomic_write_bytes`
+    calls left in ``folder``; the removed paths."""
+    if not osp.isdir(folder):
+        return []
+    leftovers = [osp.join(folder, name) for name in sorted(os.listdir(folder))
+                 if _TEMP_NAME.fullmatch(name)]
+    for path in leftovers:
+        if osp.isfile(path):
+            os.remove(path)
+    return leftovers
+
+
 def atomic_save_checkpoint(checkpoint: dict, filename: str,
                            file_client_args: Optional[dict] = None,
                            backend_args: Optional[dict] = None) -> None:
@@ -95,4 +114,4 @@ def install_atomic_checkpoint_saving() -> None:
 
 
 __all__ = ['atomic_save_checkpoint', 'atomic_write_bytes',
-                'install_atomic_checkpoint_saving']
+           'install_atomic_checkpoint_saving', 'remove_interrupted_saves']

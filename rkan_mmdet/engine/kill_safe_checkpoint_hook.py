@@ -1,0 +1,126 @@
+"""MMEngine's ``CheckpointHook`` with an order of operations that no kill can
+break: save the new checkpoint, then point ``last_checkpoint`` at it, then
+delete the outdated ones.
+
+Why this exists
+---------------
+MMEngine 0.10.7's ``CheckpointHook`` deletes the oldest checkpoint *before*
+saving the next one (``max_keep_ckpts``), and the previous best one before
+saving a new best, and writes ``last_checkpoint`` in place. With
+``max_keep_ckpts=1`` a SIGKILL during the save leaves no checkpoint at all and
+a ``last_checkpoint`` naming the deleted file; a kill while ``last_checkpoint``
+is rewritten leaves it empty.
+
+Here (checkpoints themselves are written atomically by
+:mod:`.atomic_checkpoint`):
+
+1. the new checkpoint is saved under its final name;
+2. ``last_checkpoint`` is replaced atomically (temporary file + rename);
+3. only then are outdated checkpoints (and a superseded best one) deleted.
+
+A kill between any two steps leaves ``last_checkpoint`` naming a complete
+file: the old one until step 2, the new one after. A kill between 2 and 3
+leaves one outdated checkpoint more than ``max_keep_ckpts`` on disk, which
+nothing refers to any more. Temporary files of interrupted saves are deleted
+in ``before_train``.
+
+Importing this module registers the class as ``CheckpointHook`` in MMEngine's
+root hook registry, so every config's ``default_hooks.checkpoint`` (and the
+mmdet/mmpretrain scopes, which fall back to the root) builds it unchanged.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from contextlib import contextmanager
+from typing import Iterator, List
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+from mmengine.registry import HOOKS
+
+from .atomic_checkpoint import atomic_write_bytes, remove_interrupted_saves
+
+
+class _DeferredRemovals:
+    """File backend proxy that records ``remove``/``rmtree`` instead of
+    running them; everything else goes to the wrapped backend."""
+
+    def __init__(self, backend) -> None:
+        self._backend, self.paths = backend, []
+
+    def remove(self, path: str) -> None:
+        self.paths.append(path)
+
+    def rmtree(self, path: str) -> None:
+        self.paths.append(path)
+
+    def __getattr__(self, name: str):
+        return getattr(self._backend, name)
+
+
+@HOOKS.register_module()
+class KillSafeCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` (same arguments) that saves before it deletes and
+    writes ``last_checkpoint`` atomically; see the module docstring."""
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if is_main_process() and '://' not in str(self.out_dir):
+            for folder in {str(self.out_dir), runner.work_dir}:
+                remove_interrupted_saves(folder)
+
+    def _remove(self, path: str) -> None:
+        if self.file_backend.isfile(path):
+            self.file_backend.remove(path)
+        elif self.file_backend.isdir(path):  # deepspeed saves folders
+            self.file_backend.rmtree(path)
+
+    @contextmanager
+    def _removals_deferred(self) -> Iterator[_DeferredRemovals]:
+        """Run the body with deletions recorded, then delete what it asked
+        for except the checkpoints the hook still refers to."""
+        backend = self.file_backend
+        self.file_backend = deferred = _DeferredRemovals(backend)
+        try:
+            yield deferred
+        finally:
+            self.file_backend = backend
+        current = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
+                   *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in deferred.paths:
+            if path not in current and is_main_process():
+                self._remove(path)
+
+    def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
+        outdated: List[int] = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, filename, self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler, meta=meta,
+            by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        atomic_write_bytes(str(self.last_ckpt).encode(),
+                           osp.join(runner.work_dir, 'last_checkpoint'))
+        for old_step in outdated:
+            old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            if old != self.last_ckpt:
+                self._remove(old)
+
+    def _save_best_checkpoint(self, runner, metrics: dict) -> None:
+        with self._removals_deferred():
+            super()._save_best_checkpoint(runner, metrics)
+
+
+# Every config names ``type='CheckpointHook'``: build this one instead.
+HOOKS.register_module(name='CheckpointHook', module=KillSafeCheckpointHook, force=True)
