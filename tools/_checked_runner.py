@@ -1,28 +1,55 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: flags, config loading, the Runner.
+"""What ``tools/train.py`` and ``tools/test.py`` share: flags, config loading,
+and running the Runner so that bad input ends in one line.
 
 :func:`add_common_args` / :func:`parse` / :func:`load_cfg` give both tools the
 same ``--work-dir``, ``--cfg-options`` and launcher flags with the same meaning.
 
-Before the Runner is built, the dataset paths and COCO annotation files that
-the ``phases`` read are checked (one message each, see ``_data_check`` and
-``_annotation_check``), and torchrun without GPUs is prepared (gloo, DDP
-without device_ids). A bad config value raised while building (ValueError or
-KeyError, e.g. a backbone argument) prints ``error: <message>`` and exits 2
-instead of a traceback.
+:func:`run_checked` checks the dataset paths, COCO annotation files and images
+that the ``phases`` read (``_data_check``, ``_annotation_check``), prepares
+torchrun without GPUs (gloo, DDP without device_ids), builds the Runner and
+runs ``runner.train()`` or ``runner.test()``. Every bad input a user can give
+ends with exactly one ``error: <what, where>`` line on stderr and exit 2, no
+traceback, whether it is found before the Runner is built, while it is built
+or once training/testing has started (optimizer, data loaders, loops and the
+checkpoint are built by ``train()``/``test()``):
+
+* a missing config file, one that Python or MMEngine cannot parse or
+  inherit (the errors its code raises while it is executed included), a
+  ``--cfg-options`` key that does not fit the config: here, in
+  :func:`load_cfg`;
+* missing data, bad annotation files, bad images: before the Runner exists;
+* a bad config value: the exceptions ``_config_errors`` can name (argument
+  validation raised while MMEngine builds from the config), with the key and
+  value, and an unknown optimizer type (checked beforehand, as MMEngine's own
+  failure is a ``TypeError`` about ``None`` deep in ``inspect``);
+* a bad checkpoint: ``rkan_mmdet.utils.CheckpointError`` (safe loading names
+  the file and what is wrong), wherever it is raised;
+* a path the OS refuses (``OSError`` with a file name, e.g. a work dir that
+  cannot be created).
+
+Anything else (a bug) keeps its traceback.
 """
 import argparse
 import os
 import os.path as osp
 import sys
-from typing import List
+from typing import List, NoReturn
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
+from mmengine.config.utils import ConfigParsingError
+from mmengine.registry import OPTIMIZERS, RUNNERS
 from mmengine.runner import Runner
 
 from rkan_mmdet.engine import prepare_cpu_distributed
 from _annotation_check import exit_if_annotations_bad
+from _config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
 from _data_check import exit_if_data_missing
+
+
+def fail(message: str) -> NoReturn:
+    """``error: <message>`` on stderr (one line), exit 2."""
+    print(f'error: {" ".join(str(message).split())}', file=sys.stderr)
+    sys.exit(2)
 
 
 def add_common_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None:
@@ -45,22 +72,59 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
 
 def load_cfg(args: argparse.Namespace) -> Config:
     """The config with ``--cfg-options``, ``--launcher`` and ``--work-dir`` applied."""
-    cfg = Config.fromfile(args.config)
+    if not osp.isfile(args.config):
+        fail(f'config {args.config} ' + ('is not a file' if osp.exists(args.config)
+                                         else 'does not exist'))
+    try:
+        cfg = Config.fromfile(args.config)
+    except (SyntaxError, NameError, FileNotFoundError, KeyError, TypeError, ValueError,
+            ConfigParsingError) as e:  # what parsing and inheriting raise, or the file does
+        fail(f'config {args.config}: {e.args[0] if isinstance(e, KeyError) and e.args else e}')
     cfg.launcher = args.launcher
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        try:
+            cfg.merge_from_dict(args.cfg_options)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            detail = e.args[0] if isinstance(e, KeyError) and e.args else e
+            fail(f'--cfg-options: {str(detail)[:300]}')
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
 
 
-def checked_runner(cfg: Config, phases: List[str]) -> Runner:
-    """The Runner of ``cfg``, or exit with one line saying what is wrong."""
+def exit_if_optimizer_unknown(cfg: Config) -> None:
+    """MMEngine's optimizer constructor looks ``optim_wrapper.optimizer.type``
+    up itself and, for a name that is not registered, fails inside
+    ``inspect.signature(None)``; name the key instead."""
+    wrapper = cfg.get('optim_wrapper')
+    optimizer = wrapper.get('optimizer') if isinstance(wrapper, dict) else None
+    name = optimizer.get('type') if isinstance(optimizer, dict) else None
+    if not isinstance(name, str):
+        return
+    with OPTIMIZERS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+        if registry.get(name) is None:
+            fail(f'optim_wrapper.optimizer.type={name!r}: {name} is not in the '
+                 f'{registry.scope}::optimizer registry')
+
+
+def run_checked(cfg: Config, phases: List[str], action: str) -> None:
+    """Check the data of ``phases`` ('train', 'val', 'test'), build the Runner
+    of ``cfg`` and call its ``action`` ('train' or 'test'); bad input exits 2
+    with one line (see the module docstring)."""
     exit_if_data_missing(cfg, phases)
     exit_if_annotations_bad(cfg, phases)
+    if action == 'train':
+        exit_if_optimizer_unknown(cfg)
     prepare_cpu_distributed(cfg)
     try:
-        return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    except (ValueError, KeyError) as e:
-        print(f'error: {e.args[0] if e.args else e}', file=sys.stderr)
-        sys.exit(2)
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        getattr(runner, action)()
+    except OSError as e:
+        if not e.filename:
+            raise
+        fail(f'{e.filename}: {e.strerror}')
+    except VALIDATION_ERRORS + CALL_ERRORS as e:
+        line = config_error_line(cfg, e)
+        if line is None:
+            raise
+        fail(line)

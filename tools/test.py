@@ -4,15 +4,16 @@
                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
 
 Metrics are printed by MMEngine and also written by its LoggerHook to
-``<work-dir>/<timestamp>/<timestamp>.json``. Bad data and bad config values
-end the run with one ``error: ...`` line (exit 2), as in ``tools/train.py``.
+``<work-dir>/<timestamp>/<timestamp>.json``. Every bad input (config, data,
+annotations, images, the checkpoint) ends the run with one ``error: ...``
+line, exit 2 (see ``_checked_runner``).
 """
 import argparse
 
 from mmengine.config import Config
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from _checked_runner import add_common_args, checked_runner, load_cfg, parse
+from _checked_runner import add_common_args, fail, load_cfg, parse, run_checked
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,8 +32,7 @@ def enable_drawing(cfg: Config, show_dir: str) -> None:
     (``enable``/``out_dir``)."""
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
-        raise SystemExit(f'--show-dir: {cfg.filename} has no '
-                         'default_hooks.visualization to draw with')
+        fail(f'--show-dir: {cfg.filename} has no default_hooks.visualization to draw with')
     if 'DetVisualizationHook' in str(hook.get('type')):
         hook.update(draw=True, test_out_dir=show_dir)
     else:
@@ -51,7 +51,7 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
-    checked_runner(cfg, ['test']).test()
+    run_checked(cfg, ['test'], 'test')
 
 
 if __name__ == '__main__':

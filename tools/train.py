@@ -7,10 +7,12 @@
 Importing ``rkan_mmdet`` registers the RKAN backbones, the safe checkpoint
 loading and atomic saving; the training loop, hooks and logging are MMEngine's
 own. ``--amp`` is mmengine's fp16 ``AmpOptimWrapper`` on a GPU and our
-``Bf16OptimWrapper`` on a CPU; ``RNGStateHook`` is always added so that
-``--resume`` continues bit-exactly. Bad data (see ``_data_check`` and
-``_annotation_check``) and bad config values (a ``ValueError``/``KeyError``
-while building the Runner) end the run with one ``error: ...`` line, exit 2.
+``Bf16OptimWrapper`` on a CPU. For a bit-exact ``--resume`` after a kill,
+``RNGStateHook`` is always added and an epoch-based run loads its training
+data in non-persistent workers seeded per epoch (see
+``rkan_mmdet/engine/resumable_workers.py``). Every bad input (config, data,
+annotations, images, checkpoints) ends the run with one ``error: ...`` line,
+exit 2 (see ``_checked_runner``).
 """
 import argparse
 
@@ -18,7 +20,8 @@ import torch
 from mmengine.config import Config
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from _checked_runner import add_common_args, checked_runner, load_cfg, parse
+from rkan_mmdet.engine import make_epoch_workers_resumable
+from _checked_runner import add_common_args, fail, load_cfg, parse, run_checked
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,10 +48,10 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'Bf16OptimWrapper'
     if not any(h.get('type') == 'RNGStateHook' for h in cfg.get('custom_hooks', [])):
         cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='RNGStateHook')]
+    make_epoch_workers_resumable(cfg)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise SystemExit(f'--auto-scale-lr: {args.config} has no '
-                             'auto_scale_lr.base_batch_size')
+            fail(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
@@ -61,7 +64,7 @@ def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
     phases = ['train', 'val'] if cfg.get('val_cfg') else ['train']
-    checked_runner(cfg, phases).train()
+    run_checked(cfg, phases, 'train')
 
 
 if __name__ == '__main__':
