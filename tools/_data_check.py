@@ -2,8 +2,9 @@
 
 ``tools/train.py`` and ``tools/test.py`` call :func:`exit_if_data_missing`
 before the Runner is built, so a missing annotation file or image folder ends
-the run with a message saying where the data is expected and how it must be
-laid out, instead of a stack trace from deep inside a dataset class.
+the run (exit 2) with ``error: Dataset not found: <path> ...`` and the lines
+after it saying where the data is expected and how it must be laid out,
+instead of a stack trace from deep inside a dataset class.
 
 The expected layout is read from the config itself (``data_root``,
 ``ann_file``, ``data_prefix``, ``split`` of every dataloader used, and the
@@ -92,8 +93,9 @@ def missing_data_message(cfg: Config, phases: Iterable[str]) -> str:
 
 
 def exit_if_data_missing(cfg: Config, phases: Iterable[str]) -> None:
-    """Print :func:`missing_data_message` to stderr and exit 1 if data is missing."""
+    """Print :func:`missing_data_message` after ``error: `` to stderr and exit 2
+    if data is missing."""
     message = missing_data_message(cfg, phases)
     if message:
-        print(message, file=sys.stderr)
-        sys.exit(1)
+        print(f'error: {message}', file=sys.stderr)
+        sys.exit(2)

@@ -24,7 +24,8 @@ COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
 def load_tool(relpath: str) -> ModuleType:
     """Import ``tools/<relpath>`` under a unique name (``tools/`` is no package
     on ``sys.path``; train/test import their helper as a top-level module)."""
-    for helper in ('_data_check', '_annotation_check', '_checked_runner'):
+    for helper in ('_data_check', '_image_check', '_annotation_check', '_config_errors',
+                   '_checked_runner'):
         if helper not in sys.modules:
             sys.modules[helper] = load_tool_file(f'{helper}.py', helper)
     return load_tool_file(relpath, 'rkan_tool_' + relpath.replace('/', '_')[:-3])
@@ -136,7 +137,7 @@ def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
         '  val2017/\n'
         'Get COCO 2017 from https://cocodataset.org/#download (train2017, val2017, '
         'annotations_trainval2017) and unzip or symlink it there.\n')
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert expected in done.stderr
     assert 'Traceback' not in done.stderr
 
