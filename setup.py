@@ -1,9 +1,10 @@
 """rkan_mmdet: Residual Kolmogorov-Arnold Network backbones for MMDetection.
 
-Builds one C++ extension, ``rkan_mmdet._poly_kan_conv`` (the fused CPU KAN
-conv), against the installed torch, so install with
-``pip install --no-build-isolation -e .``. Without torch at build time the
-package installs without it and runs its portable path.
+Builds two C++ extensions against the installed torch,
+``rkan_mmdet._poly_kan_conv`` (the fused CPU KAN conv) and
+``rkan_mmdet._roi_align_cpu`` (a threaded RoIAlign, bitwise equal to mmcv's),
+so install with ``pip install --no-build-isolation -e .``. Without torch at
+build time the package installs without them and runs its portable paths.
 """
 import re
 from pathlib import Path
@@ -14,17 +15,23 @@ HERE = Path(__file__).parent
 
 
 def extensions() -> dict:
-    """``ext_modules`` and ``cmdclass`` of the fused CPU kernel, if torch is importable."""
+    """``ext_modules`` and ``cmdclass`` of the CPU kernels, if torch is importable."""
     try:
         from torch.utils.cpp_extension import BuildExtension, CppExtension
     except ImportError:
         return {}
-    ext = CppExtension(
-        'rkan_mmdet._poly_kan_conv', ['rkan_mmdet/csrc/poly_kan_conv.cpp'],
-        # torch 2.14's headers need C++20; OpenMP makes at::parallel_for parallel.
-        extra_compile_args=['-O3', '-std=c++20', '-fopenmp'],
-        extra_link_args=['-fopenmp'])
-    return dict(ext_modules=[ext], cmdclass=dict(build_ext=BuildExtension))
+    # torch 2.14's headers need C++20; OpenMP makes at::parallel_for parallel.
+    flags = dict(extra_compile_args=['-O3', '-std=c++20', '-fopenmp'],
+                 extra_link_args=['-fopenmp'])
+    exts = [
+        CppExtension('rkan_mmdet._poly_kan_conv', ['rkan_mmdet/csrc/poly_kan_conv.cpp'],
+                     **flags),
+        # bitwise equal to mmcv's RoIAlign: no fused multiply-adds
+        CppExtension('rkan_mmdet._roi_align_cpu', ['rkan_mmdet/csrc/roi_align_cpu.cpp'],
+                     extra_compile_args=flags['extra_compile_args'] + ['-ffp-contract=off'],
+                     extra_link_args=flags['extra_link_args']),
+    ]
+    return dict(ext_modules=exts, cmdclass=dict(build_ext=BuildExtension))
 
 
 def read_version() -> str:
