@@ -38,3 +38,9 @@ def test_simam_single_pixel() -> None:
     """n = H W - 1 = 0 would divide by zero: refused with the input's size."""
     with pytest.raises(ValueError, match=r'SimAM: input of 1x1 pixels; needs H\*W >= 2'):
         SimAM()(torch.randn(2, 4, 1, 1))
+
+
+def test_shuffle_attention_wrong_input_channels() -> None:
+    with pytest.raises(ValueError, match='ShuffleAttention: input has 128 channels, built for '
+                                         'in_channels=256'):
+        ShuffleAttention(256)(torch.randn(1, 128, 3, 3))

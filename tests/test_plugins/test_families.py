@@ -1,7 +1,7 @@
 """The plugins on every RKAN ResNet-family class that takes mmdet's ``plugins``:
 RKANResNetV1d, RKANRes2Net, RKANResNeSt, RKANRegNet (RKANResNet and
 RKANResNeXt: test_param_counts.py). ELA sits after conv3 of every block,
-RKAN adds what it adds without the plugin, and a zero-initialised RKAN
+RKAN adds exactly its block (RKAN_FAMILIES §5), and a zero-initialised RKAN
 block leaves the ELA backbone's function exactly unchanged."""
 
 import pytest

@@ -45,7 +45,7 @@ class ShuffleAttention(nn.Module):
         check_positive_int('ShuffleAttention', 'groups', groups)
         check_channels('ShuffleAttention', in_channels, 2 * groups,
                        f' = 2 * groups (groups={groups})')
-        self.groups = groups
+        self.groups, self.in_channels = groups, in_channels
         half = in_channels // (2 * groups)
         self.channel_weight = nn.Parameter(torch.zeros(1, half, 1, 1))
         self.channel_bias = nn.Parameter(torch.ones(1, half, 1, 1))
@@ -56,6 +56,9 @@ class ShuffleAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, H, W)."""
         b, c, h, w = x.shape
+        if c != self.in_channels:  # else broadcasting against the gates fails obscurely
+            raise ValueError(f'ShuffleAttention: input has {c} channels, built for '
+                             f'in_channels={self.in_channels}')
         x = x.reshape(b * self.groups, c // self.groups, h, w)
         x0, x1 = x.chunk(2, dim=1)
         x0 = x0 * torch.sigmoid(self.channel_weight * x0.mean((2, 3), keepdim=True)
@@ -64,4 +67,4 @@ class ShuffleAttention(nn.Module):
         return channel_shuffle(torch.cat([x0, x1], dim=1).reshape(b, c, h, w), 2)
 
     def extra_repr(self) -> str:
-        return f'groups={self.groups}'
+        return f'in_channels={self.in_channels}, groups={self.groups}'
