@@ -1,20 +1,33 @@
 """Shared pieces of the reliability tests: one tiny synthetic COCO set, the
-demo config shrunk by ``--cfg-options`` to an iteration-based run of a few
-iterations at 64 px, and readers for what MMEngine logs.
+demo config shrunk by ``--cfg-options`` to a run of a few iterations at 64 px,
+the tools run as subprocesses or in-process, and readers for what MMEngine
+logs.
 
 The demo config is never edited: :func:`shrink` reads it to find the
 ``RandomResize`` step and whether it validates, so the options stay valid
 while the demo is recalibrated.
 """
+import functools
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Sequence
+from types import ModuleType
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
+import torch
 from mmengine.config import Config
+from mmengine.config import utils as _config_utils
+from mmengine.runner import Runner
+
+# Test speed only: mmengine re-reads mmdet's ~400 model-index YAML files for
+# every ``mmdet::`` base of every config it parses (seconds per config); the
+# in-process tool runs parse the demo config once per case. Same files, so
+# the parsed YAML is cached for this process.
+_config_utils.load = functools.lru_cache(maxsize=None)(_config_utils.load)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
@@ -35,19 +48,37 @@ SMALL_MODEL = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
+def demo_config() -> Config:
+    """The demo config as it is on disk (read once)."""
+    return Config.fromfile(str(DEMO))
+
+
 def shrink(data: Path, max_iters: int, checkpoint_interval: int = 1000,
-           image_size: int = IMAGE_SIZE) -> List[str]:
+           image_size: int = IMAGE_SIZE, workers: int = 0,
+           epochs: Optional[int] = None) -> List[str]:
     """--cfg-options: ``max_iters`` iterations of batch 2 at ``image_size`` px
-    on ``data``, deterministic, loss logged unsmoothed every iteration."""
-    demo = Config.fromfile(str(DEMO))
+    on ``data``, deterministic, loss logged unsmoothed every iteration.
+
+    With ``epochs``, the demo's own ``EpochBasedTrainLoop`` (and sampler) runs
+    ``epochs`` epochs instead (``max_iters`` is ignored) and checkpoints are
+    saved every ``checkpoint_interval`` epochs. ``workers`` data-loader
+    workers keep the demo's ``persistent_workers``."""
+    demo = demo_config()
     resize = next(i for i, t in enumerate(demo.train_dataloader.dataset.pipeline)
                   if t['type'] == 'RandomResize')
-    options = [
-        'train_cfg._delete_=True', 'train_cfg.type=IterBasedTrainLoop',
-        f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters + 1}',
-        'train_dataloader.batch_size=2', 'train_dataloader.sampler.type=InfiniteSampler',
+    if epochs:
+        options = [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
+                   'default_hooks.checkpoint.by_epoch=True']
+    else:
+        options = ['train_cfg._delete_=True', 'train_cfg.type=IterBasedTrainLoop',
+                   f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters + 1}',
+                   'train_dataloader.sampler.type=InfiniteSampler',
+                   'default_hooks.checkpoint.by_epoch=False']
+    options += [
+        'train_dataloader.batch_size=2',
         f'train_dataloader.dataset.pipeline.{resize}.scale=({image_size},{image_size})',
-        'default_hooks.checkpoint.by_epoch=False', 'default_hooks.checkpoint.max_keep_ckpts=2',
+        'default_hooks.checkpoint.max_keep_ckpts=2',
         f'default_hooks.checkpoint.interval={checkpoint_interval}',
         'default_hooks.logger.interval=1', 'log_processor.by_epoch=False',
         'log_processor.window_size=1', 'randomness.seed=0', 'randomness.deterministic=True',
@@ -55,8 +86,9 @@ def shrink(data: Path, max_iters: int, checkpoint_interval: int = 1000,
     loaders = ['train'] + (['val'] if demo.get('val_dataloader') else [])
     for loader in loaders:
         options += [f'{loader}_dataloader.dataset.data_root={data}/',
-                    f'{loader}_dataloader.num_workers=0',
-                    f'{loader}_dataloader.persistent_workers=False']
+                    f'{loader}_dataloader.num_workers={workers if loader == "train" else 0}']
+        if loader != 'train' or not workers:
+            options.append(f'{loader}_dataloader.persistent_workers=False')
     if demo.get('val_evaluator'):
         options.append(f'val_evaluator.ann_file={data}/annotations/instances_val2017.json')
     return options
@@ -71,9 +103,17 @@ def train_command(data: Path, work_dir: Path, max_iters: int, flags: Sequence[st
             '--cfg-options', *shrink(data, max_iters, **shrink_kwargs), *extra]
 
 
+def tool_env(**extra: str) -> Dict[str, str]:
+    """Environment of the tools the tests start: the repository on
+    ``PYTHONPATH`` and one OpenMP/MKL thread per process (on a shared CPU,
+    spinning OpenMP threads cost more CPU than the whole training step)."""
+    return {**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1',
+            'MKL_NUM_THREADS': '1', **extra}
+
+
 def run(argv: Sequence[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run ``argv`` from the repository root, capturing text output."""
-    env = {**os.environ, 'PYTHONPATH': str(ROOT), **kwargs.pop('env', {})}
+    env = tool_env(**kwargs.pop('env', {}))
     return subprocess.run(list(argv), cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=env, **kwargs)
 
@@ -111,3 +151,36 @@ def reference_losses(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory
     done = run(train_command(tiny_coco, work_dir, 5))
     assert done.returncode == 0, done.stderr[-3000:]
     return logged_losses(work_dir)
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` as a fresh module; ``tools/`` goes on ``sys.path``
+    for the helpers it imports as top-level modules (``_checked_runner`` ...)."""
+    if str(ROOT / 'tools') not in sys.path:
+        sys.path.insert(0, str(ROOT / 'tools'))
+    spec = importlib.util.spec_from_file_location(f'rkan_reliability_{name}',
+                                                  ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tool_main(tool: str, argv: Sequence[str], capsys: pytest.CaptureFixture,
+              monkeypatch: pytest.MonkeyPatch) -> Tuple[object, str, str]:
+    """(exit code, stderr, stdout) of ``tools/<tool>.py``'s ``main()`` on
+    ``argv``, run in this process, without the Runner's logging of its
+    environment (compiler versions ...); torch's global switches that a Runner
+    sets (deterministic algorithms, threads) are put back afterwards."""
+    module = load_tool(tool)
+    monkeypatch.setattr(sys, 'argv', [f'{tool}.py', *argv])
+    monkeypatch.setattr(Runner, '_log_env', lambda self, env_cfg: None)  # seconds of subprocesses
+    deterministic, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    capsys.readouterr()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            module.main()
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+        torch.set_num_threads(threads)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.err, captured.out
