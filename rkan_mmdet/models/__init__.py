@@ -1,7 +1,11 @@
 """Models: KAN layers -> RKAN block -> backbones."""
-from .backbones import RKANMixin, RKANResNet, RKANResNeXt, RKANSENet
+from .backbones import (RKANDenseNet, RKANMixin, RKANRegNet, RKANRes2Net,
+                        RKANResNeSt, RKANResNet, RKANResNetV1d, RKANResNeXt,
+                        RKANSENet, RKANSEResNeXt)
 from .layers import KAN_TYPES, KANConv2d
 from .layers.rkan_block import RKANBlock
+from . import plugins  # noqa: F401,E402  (registers ECA, CBAM, ShuffleAttention, SimAM, ELA)
 
-__all__ = ['KAN_TYPES', 'KANConv2d', 'RKANBlock', 'RKANMixin', 'RKANResNet',
-           'RKANResNeXt', 'RKANSENet']
+__all__ = ['KAN_TYPES', 'KANConv2d', 'RKANBlock', 'RKANDenseNet', 'RKANMixin',
+           'RKANRegNet', 'RKANRes2Net', 'RKANResNeSt', 'RKANResNet', 'RKANResNetV1d',
+           'RKANResNeXt', 'RKANSENet', 'RKANSEResNeXt']

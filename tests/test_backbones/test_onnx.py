@@ -1,8 +1,10 @@
-"""torch.onnx.export of RKAN-ResNet-50; onnxruntime matches PyTorch to 1e-4."""
+"""torch.onnx.export of RKAN-ResNet-50 and of an RKAN-DenseNet (hooks on two modules),
+and torch.export of the latter: onnxruntime and the exported program match PyTorch."""
 import numpy as np
 import onnxruntime
 import pytest
 import torch
+from mmengine.registry import MODELS
 
 from rkan_mmdet.models import RKANResNet
 
@@ -28,3 +30,45 @@ def test_onnx_export_matches_pytorch(tmp_path, dynamo: bool) -> None:
     for ours, ref in zip(outs, expected):
         assert ours.shape == tuple(ref.shape)
         np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def small_rkan_densenet() -> torch.nn.Module:
+    """A small DenseNet with RKAN on stages 3 (tapped after its transition) and 4
+    (tapped at the final norm), randomly initialised (no zero init)."""
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='RKANDenseNet', arch=dict(growth_rate=8, depths=[2, 2, 2, 2], init_channels=16),
+        out_indices=(2, 3), rkan_mechanisms=(None, None, 'addition', 'addition'),
+        rkan_zero_init=False)).eval()
+
+
+# 80 x 112 reaches stage 3 at 5 x 7: its floor-rounding transition crops the residual.
+DENSENET_INPUT = (1, 3, 80, 112)
+
+
+@pytest.mark.parametrize('dynamo', [False, True], ids=['torchscript', 'dynamo'])
+def test_onnx_export_of_a_non_resnet_family(tmp_path, dynamo: bool) -> None:
+    model = small_rkan_densenet()
+    x = torch.randn(*DENSENET_INPUT)
+    path = tmp_path / 'rkan_densenet.onnx'
+    torch.onnx.export(model, (x,), str(path), input_names=['image'],
+                      output_names=['c4', 'c5'], opset_version=18, dynamo=dynamo)
+    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    outs = session.run(None, {'image': x.numpy()})
+    with torch.no_grad():
+        expected = model(x)
+    assert [o.shape for o in outs] == [tuple(e.shape) for e in expected] == [
+        (1, 16, 2, 3), (1, 32, 2, 3)]
+    for ours, ref in zip(outs, expected):
+        np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_torch_export_of_a_non_resnet_family() -> None:
+    model = small_rkan_densenet()
+    x = torch.randn(*DENSENET_INPUT)
+    program = torch.export.export(model, (x,))
+    with torch.no_grad():
+        expected = model(x)
+        ours = program.module()(x)
+    for a, b in zip(ours, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -1,7 +1,14 @@
-"""Backbones: ResNet-family classes with RKAN through one mixin."""
-from .rkan_mixin import RKANMixin
-from .rkan_resnet import RKANResNet
-from .rkan_resnext import RKANResNeXt
-from .rkan_senet import RKANSENet
+"""Backbones: RKAN blocks beside the stages of any backbone, through one mechanism.
 
-__all__ = ['RKANMixin', 'RKANResNet', 'RKANResNeXt', 'RKANSENet']
+stages.py (where the stages are) -> attach.py (hooks) -> rkan_mixin.py
+(RKANMixin) -> families.py (registered classes) and generic.py (``type='RKAN'``).
+"""
+from .families import (RKANDenseNet, RKANRegNet, RKANRes2Net, RKANResNeSt,
+                       RKANResNet, RKANResNetV1d, RKANResNeXt, RKANSENet,
+                       RKANSEResNeXt)
+from .generic import build_rkan_backbone, rkan_class
+from .rkan_mixin import RKANMixin
+
+__all__ = ['RKANDenseNet', 'RKANMixin', 'RKANRegNet', 'RKANRes2Net', 'RKANResNeSt',
+           'RKANResNet', 'RKANResNetV1d', 'RKANResNeXt', 'RKANSENet', 'RKANSEResNeXt',
+           'build_rkan_backbone', 'rkan_class']

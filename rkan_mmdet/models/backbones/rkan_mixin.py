@@ -1,61 +1,83 @@
-"""RKANMixin: the one mechanism that puts RKAN blocks beside ResNet stages.
+"""RKANMixin: the one mechanism that puts RKAN blocks beside a backbone's stages.
 
-It works with any backbone that has the ResNet family's layout, in mmdet or
-mmpretrain: ``res_layers`` (stage names), ``strides``, ``dilations``,
-``stem_channels``, ``base_channels``, the block's ``expansion``, the stem
-(``deep_stem``/``stem`` or ``conv1``/``norm1``/``relu``), ``maxpool``,
-``out_indices``, ``frozen_stages``, ``with_cp`` and ``_freeze_stages``.
+``class RKANResNet(RKANMixin, ResNet)`` is all a family needs; the generic
+``dict(type='RKAN', backbone=...)`` builds the same class on the fly. After the
+plain backbone is built:
 
-Blocks live in ``self.rkan_layers`` keyed by stage name (``rkan_layers.layer4``),
-so the backbone's own keys are untouched and plain ResNet weights load.
-Only enabled stages get a block; only the last stage gets the second KAN conv.
+1. :func:`.stages.find_stages` locates the stage modules (or refuses the
+   backbone in one line) and :func:`.stages.probe_stages` measures ``C_in``,
+   ``C_out`` and the stride of each from one small forward;
+2. an :class:`~..layers.rkan_block.RKANBlock` is built for each enabled stage
+   into ``self.rkan_layers[<stage key>]`` (``rkan_layers.layer4`` for the
+   ResNet family), so the backbone's own state-dict keys are untouched and
+   plain weights load with exactly the RKAN keys missing;
+3. a :class:`.attach.StageTap` hooks it beside its stage: the backbone's own
+   forward runs unchanged and the next stage sees ``mechanism(y, r)``.
 
-Init: with the backbone's ``zero_init_residual`` (mmdet's and mmpretrain's
-default), each block's last norm starts at zero, as every residual branch of
-the backbone does, so a fresh RKAN backbone computes exactly its plain ResNet.
-Training from scratch or from plain ResNet weights then starts from the
-ResNet's function instead of adding a random residual; loading an RKAN
-checkpoint overrides it. ``zero_init_residual=False`` gives the paper code's
-init (BN scale 1).
+The second KAN conv goes on the backbone's last stage; the dilation is the
+stage's where the backbone has ``dilations``.
+
+Training behaviour, in every config style:
+
+- **Norms that learn.** The blocks build their norms from ``rkan_norm_cfg``,
+  by default the backbone's ``norm_cfg`` (BN where it has none), always with
+  ``requires_grad=True``: under caffe-style ``norm_cfg=dict(type='BN',
+  requires_grad=False)`` the blocks get a trainable BN, so the zero-initialised
+  ``out_norm`` scale can leave 0.
+- **norm_eval.** With ``rkan_norm_eval=False`` (default) the blocks' norms train
+  (affine and running statistics) even when the backbone's ``norm_eval`` freezes
+  its own: a fresh block's statistics start at 0/1 and must learn, and the
+  rule does not depend on where the weights came from, so ``--resume`` continues
+  exactly. This also holds for blocks loaded from an RKAN checkpoint: they keep
+  adapting to the detection data (BN on stage 4 sees thousands of positions per
+  batch). ``rkan_norm_eval=True`` makes them follow the backbone's ``norm_eval``,
+  for fine-tuning from an RKAN checkpoint whose block statistics should stay.
+- **frozen_stages** freezes (eval, no grad) the blocks of frozen stages too.
+- **Init.** With ``rkan_zero_init`` (default: the backbone's
+  ``zero_init_residual``, or True where it has none) each block's last norm
+  scale starts at 0, so a fresh RKAN backbone computes exactly its plain
+  backbone; ``init_weights`` re-applies it after the backbone's own init
+  unless ``init_cfg`` loads a checkpoint. ``False`` gives the paper code's init.
 """
 import warnings
-from typing import Optional, Sequence, Tuple, Union
+from typing import Iterator, Optional, Sequence, Tuple
 
-from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
+from torch import nn
 
-from ..layers.kan_bases import KAN_TYPES
-from ..layers.rkan_block import MECHANISMS, RKANBlock
-
-MAX_STAGES = 4
-IntOrSeq = Union[int, Sequence[int]]
+from ..layers.rkan_block import RKANBlock
+from .attach import StageTap
+from .rkan_options import IntOrSeq, RKANOptions
+from .stages import StageShape, find_stages, probe_stages
 
 
-def per_stage(name: str, value, length: int = MAX_STAGES, unit: str = 'stage') -> list:
-    """A scalar broadcast to ``length`` entries, or a list checked for length."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != length:
-            raise ValueError(f'{name} must have one entry per {unit} ({length}), '
-                             f'got {len(value)}: {value!r}')
-        return list(value)
-    return [value] * length
+def loads_checkpoint(init_cfg) -> bool:
+    """Whether an mmengine ``init_cfg`` (dict or list) loads a checkpoint."""
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return any(isinstance(c, dict) and c.get('type') == 'Pretrained' for c in cfgs)
 
 
 class RKANMixin:
-    """Adds RKAN (RKAN_SPEC §1) to a ResNet-family backbone class.
+    """Adds RKAN (RKAN_SPEC §1) to a backbone class; see the module docstring.
 
-    Use as ``class RKANResNet(RKANMixin, ResNet)``. Args, besides the
-    backbone's own:
-
+    Args, besides the backbone's own:
         rkan_mechanisms: per stage, None or one of ``addition``, ``gating``,
-            ``se``. Paper default: stage 4 only.
+            ``se``. Paper default: the last of 4 stages only.
         reduce_factor: int or one per stage; M = C_in // reduce_factor.
         inv_factor: int turns on RKAN-L, M = C_in * inv_factor.
-        kan_type: KAN basis (see :class:`KANConv2d`).
+        kan_type: KAN basis (see :class:`~..layers.KANConv2d`).
         kan_orders: degree (or B-spline order) of the first / second KAN conv.
         kan_grids: grid sizes of the first / second KAN conv.
         rkan_shortcut: add a 1x1 conv + norm shortcut inside the block.
+        rkan_norm_cfg: the blocks' norm (default: the backbone's ``norm_cfg``,
+            BN without one), always built with ``requires_grad=True``.
+        rkan_norm_eval: let the backbone's ``norm_eval`` put the blocks' norms
+            in eval mode too (default False: they always train).
+        rkan_zero_init: start each block as a no-op (default: the backbone's
+            ``zero_init_residual``, True without one).
     """
+
+    #: Marks classes that carry RKAN (see :func:`.stages.backbone_name`).
+    adds_rkan = True
 
     def __init__(self, *args,
                  rkan_mechanisms: Sequence[Optional[str]] = (None, None, None, 'addition'),
@@ -65,93 +87,83 @@ class RKANMixin:
                  kan_orders: Tuple[int, int] = (3, 2),
                  kan_grids: Tuple[int, int] = (3, 2),
                  rkan_shortcut: bool = False,
+                 rkan_norm_cfg: Optional[dict] = None,
+                 rkan_norm_eval: bool = False,
+                 rkan_zero_init: Optional[bool] = None,
                  **kwargs) -> None:
-        mechanisms = per_stage('rkan_mechanisms', rkan_mechanisms)
-        reduce_factors = per_stage('reduce_factor', reduce_factor)
-        for mech in mechanisms:
-            if mech is not None and mech not in MECHANISMS:
-                raise ValueError(f'unknown RKAN mechanism {mech!r}; expected '
-                                 f'None or one of {", ".join(MECHANISMS)}')
-        if kan_type not in KAN_TYPES:
-            raise ValueError(f'unknown kan_type {kan_type!r}; expected one of '
-                             f'{", ".join(KAN_TYPES)}')
-        kan_orders = per_stage('kan_orders', kan_orders, 2, 'KAN conv')
-        kan_grids = per_stage('kan_grids', kan_grids, 2, 'KAN conv')
+        options = RKANOptions.check(rkan_mechanisms, reduce_factor, inv_factor, kan_type,
+                                    kan_orders, kan_grids, rkan_shortcut, rkan_norm_cfg,
+                                    rkan_norm_eval, rkan_zero_init)
         super().__init__(*args, **kwargs)
-
+        stages = find_stages(self)
+        mechanisms, factors = options.per_stage(len(stages))
         enabled = [i for i, mech in enumerate(mechanisms) if mech is not None]
-        beyond = [i for i in enabled if i >= self.num_stages]
-        if beyond:
-            raise ValueError(f'rkan_mechanisms enables stage {beyond[0] + 1} but '
-                             f'num_stages is {self.num_stages}')
         if inv_factor is not None and len(enabled) > 1:
             warnings.warn(f'RKAN-L (inv_factor={inv_factor}) on {len(enabled)} stages: '
                           'the paper found RKAN-L works worse beyond one stage')
+        shapes = probe_stages(self, stages) if enabled else []
+        self.rkan_norm_eval = options.norm_eval
+        self.rkan_zero_init = (getattr(self, 'zero_init_residual', True)
+                               if options.zero_init is None else options.zero_init)
+        self.rkan_stage_index = {stage.key: i for i, stage in enumerate(stages)}
+        norm_cfg = dict(options.norm_cfg or getattr(self, 'norm_cfg', None) or dict(type='BN'))
+        norm_cfg['requires_grad'] = True
+        dilations = getattr(self, 'dilations', None)
         self.rkan_layers = nn.ModuleDict()
         for i in enabled:
-            in_ch, out_ch = self.stage_channels(i)
-            if inv_factor is not None:
-                mid = in_ch * inv_factor
-            elif in_ch % reduce_factors[i]:
-                raise ValueError(f'reduce_factor {reduce_factors[i]} does not divide '
-                                 f'the {in_ch} input channels of stage {i + 1}')
-            else:
-                mid = in_ch // reduce_factors[i]
-            self.rkan_layers[self.res_layers[i]] = RKANBlock(
-                in_ch, out_ch, mid, stride=self.strides[i],
-                dilation=self.dilations[i], last_stage=i == MAX_STAGES - 1,
-                kan_type=kan_type, kan_orders=kan_orders, kan_grids=kan_grids,
-                mechanism=mechanisms[i], shortcut=rkan_shortcut,
-                norm_cfg=self.norm_cfg, zero_init=self.zero_init_residual)
+            block = RKANBlock(
+                shapes[i].in_channels, shapes[i].out_channels,
+                self._mid_channels(i, shapes[i], factors[i], options.inv_factor),
+                stride=shapes[i].stride,
+                dilation=dilations[i] if isinstance(dilations, (list, tuple)) else 1,
+                last_stage=i == len(stages) - 1, kan_type=options.kan_type,
+                kan_orders=options.kan_orders, kan_grids=options.kan_grids,
+                mechanism=mechanisms[i], shortcut=options.shortcut, norm_cfg=norm_cfg,
+                zero_init=bool(self.rkan_zero_init))
+            self.rkan_layers[stages[i].key] = block
+            StageTap(stages[i], block, with_cp=bool(getattr(self, 'with_cp', False)))
         self._freeze_stages()
 
-    def stage_channels(self, i: int) -> Tuple[int, int]:
-        """(C_in, C_out) of stage ``i`` (0-based)."""
-        expansion = getattr(self, 'expansion', None) or self.block.expansion
-        out_ch = self.base_channels * 2 ** i * expansion
-        return (self.stem_channels if i == 0 else out_ch // 2), out_ch
+    @staticmethod
+    def _mid_channels(i: int, shape: StageShape, reduce_factor: int,
+                      inv_factor: Optional[int]) -> int:
+        """M: ``C_in * inv_factor`` (RKAN-L) or ``C_in // reduce_factor``."""
+        if inv_factor is not None:
+            return shape.in_channels * inv_factor
+        if shape.in_channels % reduce_factor:
+            raise ValueError(f'reduce_factor {reduce_factor} does not divide the '
+                             f'{shape.in_channels} input channels of stage {i + 1}')
+        return shape.in_channels // reduce_factor
 
-    def init_weights(self) -> None:
-        """The backbone's init (which resets every BN scale to 1), then the
-        blocks' zero init again unless weights come from a checkpoint."""
-        super().init_weights()
-        init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
-        if self.zero_init_residual and init_cfg.get('type') != 'Pretrained':
-            for block in self.rkan_layers.values():
-                block.zero_init_residual()
+    def _rkan_blocks(self, frozen: bool) -> Iterator[nn.Module]:
+        """The blocks of frozen (``frozen_stages``) or of trainable stages."""
+        limit = getattr(self, 'frozen_stages', -1)
+        for key, block in getattr(self, 'rkan_layers', {}).items():
+            if (self.rkan_stage_index[key] < limit) is frozen:
+                yield block
 
     def _freeze_stages(self) -> None:
         super()._freeze_stages()
-        for name, block in getattr(self, 'rkan_layers', {}).items():
-            if self.res_layers.index(name) < self.frozen_stages:
-                block.eval()
-                for param in block.parameters():
-                    param.requires_grad = False
+        for block in self._rkan_blocks(frozen=True):
+            block.eval()
+            for param in block.parameters():
+                param.requires_grad = False
 
     def train(self, mode: bool = True):
-        """mmdet/mmpretrain's ``train`` returns None; nn.Module's contract (and
-        torch.onnx / torch.export, which call ``model.train(False)``) need self."""
+        """The backbone's ``train`` (norm_eval, frozen stages), then the blocks'
+        norms back to training unless ``rkan_norm_eval``. Returns self, as
+        nn.Module's contract (and torch.onnx / torch.export) need; mmdet's and
+        mmpretrain's ``train`` return None."""
         super().train(mode)
+        if mode and not self.rkan_norm_eval:
+            for block in self._rkan_blocks(frozen=False):
+                block.train(True)
         return self
 
-    def _rkan(self, name: str, x: Tensor, y: Tensor) -> Tensor:
-        block = self.rkan_layers[name]
-        if self.with_cp and x.requires_grad:
-            return checkpoint(block, x, y, use_reentrant=False)
-        return block(x, y)
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Stem, then each stage with its RKAN block; returns ``out_indices`` maps."""
-        if self.deep_stem:
-            x = self.stem(x)
-        else:
-            x = self.relu(self.norm1(self.conv1(x)))
-        x = self.maxpool(x)
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            stage_in, x = x, getattr(self, name)(x)
-            if name in self.rkan_layers:
-                x = self._rkan(name, stage_in, x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+    def init_weights(self) -> None:
+        """The backbone's init (which may reset every norm scale to 1), then
+        the blocks' zero init again unless weights come from a checkpoint."""
+        super().init_weights()
+        if self.rkan_zero_init and not loads_checkpoint(self.init_cfg):
+            for block in self.rkan_layers.values():
+                block.zero_init_residual()

@@ -11,7 +11,7 @@ RKAN_SPEC §1. For stage input ``x`` (B, C_in, H, W) and stage output ``y``
     r = kan_conv_last(r)                 KAN 3x3, stride 1 (last stage only)
     r = out_norm(r)
     r = r + shortcut(x)                  optional: BN(1x1 conv, stride s)
-    y' = mechanism(y, r)                 addition | gating | se
+    y' = mechanism(y, r)                 addition | gating | se (r cropped to y's size)
 
 The block knows nothing of ResNet beyond its channels, stride, dilation and
 whether it is the last stage.
@@ -149,4 +149,10 @@ class RKANBlock(nn.Module):
         return r
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return self.mechanism(y, self.residual(x))
+        """``mechanism(y, r)``. A stage that downsamples with floor rounding
+        (a 2x2 stride-2 pool or conv: DenseNet's transitions, ConvNeXt's
+        downsampling) gives odd inputs one row/column less than the 3x3 KAN
+        conv's ``(H - 1) // s + 1``; ``r`` is cropped to ``y``: both grids
+        start at the top-left pixel, so the kept positions are aligned."""
+        r = self.residual(x)[..., :y.shape[-2], :y.shape[-1]]  # a view; no branch to trace
+        return self.mechanism(y, r)

@@ -1,0 +1,105 @@
+"""The paper's backbone families with RKAN, registered in MMEngine's root ``MODELS``.
+
+Each class is its parent (mmdet's or mmpretrain's, every argument with its
+meaning and default) plus the RKAN arguments of :class:`~.rkan_mixin.RKANMixin`
+with the paper's defaults: RKAN on the last stage, reduce factor 2, Chebyshev
+KAN of degrees 3 and 2, addition. Where each attaches: RKAN_FAMILIES.md §2-§3.
+
+Example:
+    >>> backbone = dict(type='RKANResNet', depth=50)                # RKANet-50
+    >>> backbone = dict(type='RKANResNet', depth=50, inv_factor=2)   # RKANet-50-2xL
+    >>> backbone = dict(type='RKANRegNet', arch='regnetx_3.2gf')     # RKAN-RegNetX-3.2GF
+    >>> backbone = dict(type='RKANDenseNet', arch='169')             # RKAN-DenseNet-169
+"""
+from mmdet.models.backbones import (Res2Net, ResNeSt, ResNet, ResNetV1d, ResNeXt,
+                                    RegNet)
+from mmengine.registry import MODELS
+from mmpretrain.models.backbones import DenseNet, SEResNet, SEResNeXt
+from mmpretrain.models.utils import SELayer
+from torch import nn
+
+from .rkan_mixin import RKANMixin
+
+
+@MODELS.register_module()
+class RKANResNet(RKANMixin, ResNet):
+    """mmdet :class:`~mmdet.models.backbones.ResNet` + RKAN (RKANet)."""
+
+
+@MODELS.register_module()
+class RKANResNetV1d(RKANMixin, ResNetV1d):
+    """mmdet :class:`~mmdet.models.backbones.ResNetV1d` (ResNet-D: deep stem,
+    avg-pool downsampling) + RKAN."""
+
+
+@MODELS.register_module()
+class RKANResNeXt(RKANMixin, ResNeXt):
+    """mmdet :class:`~mmdet.models.backbones.ResNeXt` + RKAN (RKANeXt);
+    e.g. ``dict(type='RKANResNeXt', depth=50, groups=32, base_width=4)``."""
+
+
+@MODELS.register_module()
+class RKANRes2Net(RKANMixin, Res2Net):
+    """mmdet :class:`~mmdet.models.backbones.Res2Net` + RKAN."""
+
+
+@MODELS.register_module()
+class RKANResNeSt(RKANMixin, ResNeSt):
+    """mmdet :class:`~mmdet.models.backbones.ResNeSt` + RKAN."""
+
+
+@MODELS.register_module()
+class RKANRegNet(RKANMixin, RegNet):
+    """mmdet :class:`~mmdet.models.backbones.RegNet` + RKAN. Stage widths come
+    from the arch (RegNetX-3.2GF: 96, 192, 432, 1008), so its last block is
+    432 -> 216 -> 1008, with the KAN stride of its stride-2 last stage."""
+
+
+@MODELS.register_module()
+class RKANDenseNet(RKANMixin, DenseNet):
+    """mmpretrain :class:`~mmpretrain.models.backbones.DenseNet` + RKAN.
+
+    Stage ``i`` (key ``stage{i}``) runs from the dense block's input to the
+    output of its transition (BN-ReLU-1x1-AvgPool, stride 2, half the width);
+    on the last stage, to the final BN, before its ReLU, as the reference code
+    adds it. DenseNet-169: last block 640 -> 320 -> 1664, stride 1.
+    """
+
+
+def drop_se_bias(backbone: nn.Module) -> None:
+    """Remove the biases of every SE layer's 1x1 convs (the paper's SE)."""
+    for module in backbone.modules():
+        if isinstance(module, SELayer):
+            for conv_module in (module.conv1, module.conv2):
+                conv_module.conv.bias = None
+                conv_module.with_bias = False
+
+
+@MODELS.register_module()
+class RKANSENet(RKANMixin, SEResNet):
+    """mmpretrain :class:`~mmpretrain.models.backbones.SEResNet` + RKAN (RKAN-SENet).
+
+    The SE layer (``se_ratio=16``) sits after the last norm of each residual
+    block, before the identity add; keys are mmpretrain's, so an SE-ResNet
+    checkpoint loads with only the RKAN keys missing.
+
+    Args:
+        se_bias: False builds the paper's bias-free SE 1x1 convs (keys
+            ``se_layer.conv{1,2}.conv.bias`` then do not exist).
+    """
+
+    def __init__(self, *args, se_bias: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not se_bias:
+            drop_se_bias(self)
+
+
+@MODELS.register_module()
+class RKANSEResNeXt(RKANMixin, SEResNeXt):
+    """mmpretrain :class:`~mmpretrain.models.backbones.SEResNeXt` + RKAN;
+    ``se_bias`` as in :class:`RKANSENet`."""
+
+    def __init__(self, *args, se_bias: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not se_bias:
+            drop_se_bias(self)

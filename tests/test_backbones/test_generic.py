@@ -1,0 +1,94 @@
+"""The generic form ``dict(type='RKAN', backbone=...)``: what it builds and what it refuses."""
+import copy
+
+import pytest
+import torch
+from mmengine.registry import MODELS, DefaultScope
+
+from rkan_mmdet.models import RKANResNet
+from rkan_mmdet.models.backbones import rkan_class
+
+
+def test_builds_the_same_class_as_the_mixin_would() -> None:
+    model = MODELS.build(dict(type='RKAN', backbone=dict(type='mmpretrain.ConvNeXt',
+                                                          arch='tiny'), inv_factor=2))
+    assert type(model).__name__ == 'RKANConvNeXt'
+    assert type(model) is rkan_class(type(model).__mro__[2])  # one class per parent
+    block = model.rkan_layers['stage4']
+    assert (block.reduce.in_channels, block.reduce.out_channels) == (384, 768)  # RKAN-L
+
+
+def test_default_scope_resolves_unscoped_types() -> None:
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(dict(type='RKAN', backbone=dict(type='ResNet', depth=18)))
+    assert type(model).__mro__[2].__module__ == 'mmdet.models.backbones.resnet'
+    assert list(model.rkan_layers) == ['layer4']
+
+
+@pytest.mark.parametrize('cfg,message', [
+    (dict(type='mmdet.HRNet', extra=dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1,),
+                    num_channels=(8,)),
+        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                    num_channels=(8, 16)),
+        stage3=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
+                    num_channels=(8, 16, 32)),
+        stage4=dict(num_modules=1, num_branches=4, block='BASIC', num_blocks=(1, 1, 1, 1),
+                    num_channels=(8, 16, 32, 64)))),
+     'RKAN cannot attach to HRNet: its stages are multi-branch modules'),
+    (dict(type='mmpretrain.VGG', depth=11),
+     r'RKAN cannot attach to VGG: its stages are index ranges of one nn.Sequential'),
+    (dict(type='mmdet.TridentResNet', depth=50, num_branch=3, test_branch_idx=1,
+          trident_dilations=(1, 2, 3), num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
+          out_indices=(2,)),
+     'RKAN cannot attach to TridentResNet: its last stage runs three weight-sharing branches'),
+    (dict(type='mmdet.DetectoRS_ResNet', depth=50),
+     'RKAN cannot attach to DetectoRS_ResNet: the recursive feature pyramid'),
+    (dict(type='mmpretrain.HorNet', arch='tiny-gf', with_cp=True),
+     'RKAN cannot attach to HorNet: with with_cp=True it runs each stage'),
+    (dict(type='mmdet.SwinTransformer', embed_dims=24, depths=(1, 1, 1, 1),
+          num_heads=(1, 1, 1, 1)),
+     'RKAN cannot attach to SwinTransformer: it has none of the stage layouts RKAN knows'),
+], ids=['HRNet', 'VGG', 'TridentResNet', 'DetectoRS', 'HorNet-with_cp', 'Swin'])
+def test_refuses_backbones_whose_stages_cannot_carry_rkan(cfg: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        MODELS.build(dict(type='RKAN', backbone=cfg))
+    assert '\n' not in str(info.value)
+
+
+def test_hornet_without_checkpointing_is_accepted() -> None:
+    model = MODELS.build(dict(type='RKAN', backbone=dict(type='mmpretrain.HorNet',
+                                                          arch='tiny-gf')))
+    assert list(model.rkan_layers) == ['stage4']
+
+
+@pytest.mark.parametrize('cfg,message', [
+    (dict(backbone=dict(type='NoSuchNet')),
+     "RKAN: backbone type 'NoSuchNet' is not registered in scope 'mmengine'"),
+    (dict(backbone=dict(type='RKANResNet', depth=18)),
+     'RKAN: backbone RKANResNet already carries RKAN blocks'),
+    (dict(backbone=dict(type='mmdet.ResNet', depth=18), depth=50),
+     "RKAN: unknown argument 'depth'; RKAN takes rkan_mechanisms, .*backbone=dict"),
+    (dict(backbone='mmdet.ResNet'), 'RKAN: backbone must be a backbone config dict'),
+    (dict(backbone=dict(type='mmdet.FPN', in_channels=[8], out_channels=8, num_outs=1)),
+     'RKAN cannot attach to FPN'),
+], ids=['unregistered', 'already-rkan', 'misplaced-argument', 'not-a-dict', 'not-a-backbone'])
+def test_bad_generic_configs(cfg: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(dict(type='RKAN', **cfg))
+
+
+def test_deepcopy_runs_the_copied_blocks() -> None:
+    """MMEngine's EMA deep-copies the model: the copy's hooks must run the copy's blocks."""
+    torch.manual_seed(0)
+    model = RKANResNet(depth=18, zero_init_residual=False).eval()
+    twin = copy.deepcopy(model)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        before = model(x)[-1]
+        assert torch.equal(twin(x)[-1], before)
+        twin.rkan_layers['layer4'].out_norm.weight.mul_(3)
+        assert not torch.equal(twin(x)[-1], before)
+        assert torch.equal(model(x)[-1], before)
+        model.rkan_layers['layer4'].out_norm.bias.add_(1)
+        assert not torch.equal(model(x)[-1], before)
