@@ -15,7 +15,8 @@ missing / a directory         "does not exist" / "is a directory"
 0 bytes                       "is an empty file (0 bytes)"
 zip without its end           "is truncated: its zip archive ends after N"
 pickle that does not parse    "is truncated or corrupt: its pickle ..."
-JSON / text / other bytes     "is not a checkpoint: it is a JSON file" ...
+JSON / HTML / LFS pointer     "is not a checkpoint: it is a JSON file" ...
+other text / other bytes      "... it is a text file of N bytes" ...
 ``pickle.dump`` output        "is not a checkpoint: it is a plain pickle"
 TorchScript archive           refused: loading it runs its code
 forbidden pickle global       refused, naming the global(s)
@@ -120,6 +121,8 @@ def missing_or_not_a_file(path: str,
         return bad(source, 'is a directory, not a checkpoint file')
     if not osp.exists(path):
         return bad(source, 'does not exist', CheckpointNotFoundError)
+    if not osp.isfile(path):  # reading a FIFO would block, /dev/zero not end
+        return bad(source, 'is not a regular file (a device, pipe or socket)')
     return None
 
 
@@ -283,7 +286,8 @@ def _legacy_problem(content: Content, source: str,
 
 
 def _describe_text(content: Content, head: bytes) -> Optional[str]:
-    """'a JSON file' or 'a text file (starts with ...)' for UTF-8 text."""
+    """What UTF-8 text this is: JSON, a Git LFS pointer, HTML, other text.
+    The text itself is not quoted: the path may name any readable file."""
     try:
         text = head.decode('utf-8')
     except UnicodeDecodeError as cut:
@@ -292,14 +296,19 @@ def _describe_text(content: Content, head: bytes) -> Optional[str]:
         text = head[:cut.start].decode('utf-8')
     if any(c < ' ' and c not in '\t\n\r\f' for c in text):
         return None
-    if text.lstrip()[:1] in ('{', '[') and content.size <= _JSON_LIMIT:
+    start = text.lstrip()
+    if start.startswith('version https://git-lfs'):
+        return 'a Git LFS pointer, not the file it points to (git lfs pull)'
+    if start[:15].lower().startswith(('<!doctype html', '<html')):
+        return 'an HTML page (a download that returned a web page?)'
+    if start[:1] in ('{', '[') and content.size <= _JSON_LIMIT:
         with content.open() as f:
             try:
                 json.loads(f.read().decode('utf-8'))
                 return 'a JSON file'
             except (ValueError, UnicodeDecodeError):
                 pass
-    return f'a text file (starts with {one_line(text, 40)!r})'
+    return f'a text file of {content.size} bytes'
 
 
 def diagnose(content: Content, source: str,

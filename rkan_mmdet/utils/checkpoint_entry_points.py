@@ -31,7 +31,6 @@ Loading itself is weights-only through every scheme, see
 """
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable, Optional, Union
 
 from mmengine.config import Config, ConfigDict
@@ -47,6 +46,7 @@ from torch import nn
 from .checkpoint_errors import CheckpointError
 from .checkpoint_fit import check_fits, state_dict_of
 from .config_text import check_buildable, read_config_text
+from .rebind import rebind
 
 _MODULE_PREFIX = [(r'^module\.', '')]
 _mmengine_load_checkpoint = mm_checkpoint.load_checkpoint
@@ -254,23 +254,11 @@ def inferencer_init_model(self: BaseInferencer,
     return model
 
 
-def _rebind(original: Callable, replacement: Callable) -> None:
-    """Point every imported module's name for ``original`` at
-    ``replacement`` (``from mmengine.runner import load_checkpoint`` made
-    before the patch)."""
-    for module in list(sys.modules.values()):
-        names = getattr(module, '__dict__', None)
-        if not isinstance(names, dict):
-            continue
-        for name, value in list(names.items()):
-            if value is original:
-                setattr(module, name, replacement)
-
-
 def install_safe_entry_points() -> None:
     """Patch the entry points listed in the module doc; idempotent."""
     if mm_checkpoint.load_checkpoint is _mmengine_load_checkpoint:
-        _rebind(_mmengine_load_checkpoint, load_checkpoint)
+        rebind(_mmengine_load_checkpoint, load_checkpoint,
+               keep=(__name__, ))
     Runner.load_checkpoint = runner_load_checkpoint
     Runner.resume = runner_resume
     PretrainedInit.__call__ = pretrained_init

@@ -22,8 +22,10 @@ from typing import Optional
 
 def one_line(text: object, limit: int = 300) -> str:
     """``str(text)`` with each whitespace run (newlines included) made one
-    space, cut to ``limit`` characters."""
+    space and other unprintable characters (a terminal escape in a name
+    taken from a file) made ``?``, cut to ``limit`` characters."""
     flat = ' '.join(str(text).split())
+    flat = ''.join(c if c.isprintable() else '?' for c in flat)
     return flat if len(flat) <= limit else flat[:limit - 3] + '...'
 
 

@@ -120,6 +120,9 @@ MMENGINE_CHECKPOINT_GLOBALS: list[tuple[Any, str]] = [
 ] + [(c, f'numpy.dtypes.{c.__name__}') for c in _NUMPY_DTYPE_CLASSES]
 
 
+#: torch's own ``torch.load`` (:mod:`.torch_load_guard` replaces the name).
+TORCH_LOAD = torch.serialization.load
+
 #: What ``torch.load`` raises for bytes it cannot parse (``MemoryError``:
 #: a forged length prefix); each is diagnosed, and re-raised unchanged when
 #: the bytes look sound.
@@ -155,10 +158,10 @@ def safe_torch_load(f: FileLike,
             raise problem
     start = 0 if path is not None else f.tell()
     try:
-        return torch.serialization.load(f,
-                                        map_location=map_location,
-                                        weights_only=True,
-                                        **torch_load_kwargs)
+        return TORCH_LOAD(f,
+                          map_location=map_location,
+                          weights_only=True,
+                          **torch_load_kwargs)
     except LOAD_ERRORS as err:
         problem = diagnose(content_of(f, start), source, err)
         if problem is None:

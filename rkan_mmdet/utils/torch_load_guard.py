@@ -8,7 +8,8 @@ mmengine's ``s3://``/``petrel://``, ``pavi://`` and the local branch of
 mmpretrain's retrieval inferencers for their prototype caches.
 
 :func:`install_torch_load_guard` (run by ``import rkan_mmdet``) replaces
-``torch.load`` with :func:`guarded_torch_load`: a call that passes neither
+``torch.load`` (and ``torch.serialization.load``, and ``from torch import
+load`` names bound before) with :func:`guarded_torch_load`: a call that passes neither
 ``weights_only`` nor ``pickle_module`` goes to
 :func:`~.safe_checkpoint.safe_torch_load` (weights-only whatever the
 environment says, one-line errors); a call that chooses either is the
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import torch
-
-from .safe_checkpoint import FileLike, safe_torch_load
+from .rebind import rebind
+from .safe_checkpoint import TORCH_LOAD, FileLike, safe_torch_load
 
 
 def guarded_torch_load(f: FileLike,
@@ -33,14 +33,16 @@ def guarded_torch_load(f: FileLike,
     """``torch.load`` whose unset ``weights_only`` always means ``True``."""
     if weights_only is None and pickle_module is None:
         return safe_torch_load(f, map_location, mmap=mmap, **pickle_load_args)
-    return torch.serialization.load(f,
-                                    map_location,
-                                    pickle_module,
-                                    weights_only=weights_only,
-                                    mmap=mmap,
-                                    **pickle_load_args)
+    return TORCH_LOAD(f,
+                      map_location,
+                      pickle_module,
+                      weights_only=weights_only,
+                      mmap=mmap,
+                      **pickle_load_args)
 
 
 def install_torch_load_guard() -> None:
-    """Make ``torch.load`` :func:`guarded_torch_load`; idempotent."""
-    torch.load = guarded_torch_load
+    """Make ``torch.load``, ``torch.serialization.load`` and every name an
+    imported module bound to them :func:`guarded_torch_load`; idempotent."""
+    rebind(TORCH_LOAD, guarded_torch_load,
+           keep=(__name__, safe_torch_load.__module__))

@@ -18,7 +18,7 @@ from mmengine.registry import MODELS, DefaultScope
 import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.utils import CheckpointError, UnsafeCheckpointError
 from rkan_mmdet.utils.config_text import read_config_text
-from .toy_models import TINY_DETECTOR, make_runner
+from .toy_models import TINY_DETECTOR, make_flexible_runner, make_runner
 
 pytestmark = pytest.mark.usefixtures('isolate_runner_globals')
 DEMO = Path(__file__).resolve().parents[2] / 'configs' / 'demo' / (
@@ -90,23 +90,27 @@ def with_meta_config(trained: Path, path: Path, text: str) -> str:
     return str(path)
 
 
-def resume(path: str, work_dir: Path) -> Any:
-    runner = make_runner(work_dir, 'resumed', 3, load_from=path, resume=True)
+def resume(path: str, work_dir: Path, flexible: bool = False) -> Any:
+    make = make_flexible_runner if flexible else make_runner
+    runner = make(work_dir, 'resumed', 3, load_from=path, resume=True)
     runner.train()
     return runner
 
 
+@pytest.mark.parametrize('flexible', [False, True],
+                         ids=['Runner', 'FlexibleRunner'])
 @pytest.mark.parametrize('payload', [
     "open({marker!r}, 'w')", "x = __import__('os').system('touch {marker}')",
     "gpu_ids = [0]\nx = exec(\"open({marker!r}, 'w')\")"
 ])
 def test_resume_never_executes_meta_config(trained: Path, tmp_path: Path,
-                                           payload: str) -> None:
+                                           payload: str,
+                                           flexible: bool) -> None:
     marker = str(tmp_path / 'marker')
     path = with_meta_config(trained, tmp_path / 'evil.pth',
                             payload.format(marker=marker))
     with pytest.raises(UnsafeCheckpointError) as info:
-        resume(path, tmp_path)
+        resume(path, tmp_path, flexible)
     assert str(info.value).startswith(
         f"Refusing the config text in meta['config'] of '{path}': line ")
     assert not Path(marker).exists()

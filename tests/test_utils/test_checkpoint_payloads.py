@@ -308,6 +308,7 @@ def _entry_points(path: str, work_dir: Path) -> dict:
         'ImageClassificationInferencer': mmpretrain_inferencer,
         'prototype cache torch.load': mmpretrain_prototype_cache,
         'torch.load': lambda: torch.load(path),
+        'torch.serialization.load': lambda: torch.serialization.load(path),
     }
 
 

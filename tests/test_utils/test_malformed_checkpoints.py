@@ -74,8 +74,14 @@ MALFORMED: dict[str, tuple[Callable[[Path], Any], str]] = {
                      'is not a checkpoint: it is unrecognized binary data '
                      '(starts with 8a 13 ff 00 8a 13 ff 00)'),
     'text': (lambda p: p.write_text('epoch 3, loss 0.5\nepoch 4, loss 0.4'),
-             'is not a checkpoint: it is a text file (starts with '
-             "'epoch 3, loss 0.5 epoch 4, loss 0.4')"),
+             'is not a checkpoint: it is a text file of 35 bytes'),
+    'Git LFS pointer': (lambda p: p.write_text(
+        'version https://git-lfs.github.com/spec/v1\noid sha256:ab12\n'
+        'size 1234\n'), 'is not a checkpoint: it is a Git LFS pointer, not '
+                        'the file it points to (git lfs pull)'),
+    'HTML page': (lambda p: p.write_text('<!DOCTYPE html><html>Sign in'),
+                  'is not a checkpoint: it is an HTML page (a download that '
+                  'returned a web page?)'),
     'JSON': (lambda p: p.write_text(json.dumps({'state_dict': [1, 2]})),
              'is not a checkpoint: it is a JSON file'),
     'truncated zip': (lambda p: p.write_bytes(good_bytes()[:GOOD_SIZE // 2]),
@@ -131,6 +137,29 @@ def test_malformed_file_is_one_line(case: str, tmp_path: Path) -> None:
     if case == 'missing':  # still what mmengine raised
         assert isinstance(info.value, CheckpointNotFoundError)
         assert isinstance(info.value, FileNotFoundError)
+
+
+def test_a_device_is_not_read(tmp_path: Path) -> None:
+    """/dev/zero never ends and a FIFO blocks: neither is opened."""
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint('/dev/zero')
+    assert str(info.value) == ("checkpoint '/dev/zero' is not a regular "
+                               'file (a device, pipe or socket)')
+
+
+def test_names_from_a_file_cannot_reach_the_terminal(tmp_path: Path) -> None:
+    """A forbidden global named with newlines and a terminal escape (by
+    STACK_GLOBAL strings) stays one printable line."""
+    path = tmp_path / 'escape.pth'
+    evil = '\x1b[2J\nerror: all fine'
+    name = evil.encode()
+    path.write_bytes(b'\x80\x04\x8c\x05posix\x8c' + bytes([len(name)]) +
+                     name + b'\x93.')
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(str(path))
+    assert str(info.value).startswith(
+        f"Refusing to load checkpoint '{path}': it needs forbidden global(s) "
+        'posix.?[2J error: all fine;')
 
 
 def test_torchscript_archive_is_refused(tmp_path: Path) -> None:

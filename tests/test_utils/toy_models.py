@@ -59,6 +59,28 @@ def make_runner(work_dir: Path, name: str, max_iters: int,
         **kwargs)
 
 
+def make_flexible_runner(work_dir: Path, name: str, max_iters: int,
+                         **kwargs: Any) -> Any:
+    """mmengine's ``FlexibleRunner`` (strategy-based) on the same toy run."""
+    from mmengine.runner import FlexibleRunner
+    torch.manual_seed(0)
+    return FlexibleRunner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        experiment_name=name,
+        strategy=dict(type='SingleDeviceStrategy'),
+        train_dataloader=dict(dataset=ToyDataset(),
+                              batch_size=2,
+                              sampler=dict(type='DefaultSampler',
+                                           shuffle=False),
+                              collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        log_level='ERROR',
+        default_scope='mmengine',
+        **kwargs)
+
+
 #: A RetinaNet small enough to build in well under a second (ResNet-18 at
 #: 8 base channels, one FPN level of 8 channels, one conv per head branch),
 #: as mmdet configs
