@@ -18,13 +18,20 @@ IMAGENET_CONFIGS = sorted((ROOT / 'configs' / 'imagenet').glob('*.py'))
 DEMO_CONFIG = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
 ALL_CONFIGS = IMAGENET_CONFIGS + [DEMO_CONFIG]
 RKAN_STAGE4_PARAMS = 1_578_083  # RKAN_SPEC §3, ResNet-50 defaults
+# config: (backbone type, depth or arch, inv_factor)
 EXPECTED_BACKBONES = {
-    'resnet50_8xb32_in1k': ('mmpretrain.ResNet', 50),
-    'seresnet50_8xb32_in1k': ('mmpretrain.SEResNet', 50),
-    'rkanet50_8xb32_in1k': ('RKANResNet', 50),
-    'rkanet101_8xb32_in1k': ('RKANResNet', 101),
-    'rkanet50-2xl_8xb32_in1k': ('RKANResNet', 50),
-    'rkan-senet50_8xb32_in1k': ('RKANSENet', 50),
+    'resnet50_8xb32_in1k': ('mmpretrain.ResNet', 50, None),
+    'seresnet50_8xb32_in1k': ('mmpretrain.SEResNet', 50, None),
+    'rkanet50_8xb32_in1k': ('RKANResNet', 50, None),
+    'rkanet101_8xb32_in1k': ('RKANResNet', 101, None),
+    'rkanet50-2xl_8xb32_in1k': ('RKANResNet', 50, 2),
+    'rkanet50-4xl_8xb32_in1k': ('RKANResNet', 50, 4),
+    'rkanet50-6xl_8xb32_in1k': ('RKANResNet', 50, 6),
+    'rkan-senet50_8xb32_in1k': ('RKANSENet', 50, None),
+    'ela-l50_8xb32_in1k': ('mmdet.ResNet', 50, None),
+    'rkan-ela-l50_8xb32_in1k': ('RKANResNet', 50, None),
+    'densenet169_8xb32_in1k': ('mmpretrain.DenseNet', '169', None),
+    'rkan-densenet169_8xb32_in1k': ('RKANDenseNet', '169', None),
 }
 
 
@@ -78,7 +85,8 @@ def test_config_builds(path: Path) -> None:
     assert type(model.head).__name__ == 'LinearClsHead'
     backbone = model.backbone
     assert backbone.out_indices in ((3, ), [3])
-    assert backbone.frozen_stages == -1 and backbone.norm_eval is False
+    assert backbone.frozen_stages in (-1, 0)  # nothing frozen (DenseNet counts from 0)
+    assert getattr(backbone, 'norm_eval', False) is False
     assert all(p.requires_grad for p in model.parameters())
     feats = model.extract_feat(torch.zeros(1, 3, 64, 64))
     assert feats[-1].shape == (1, model.head.in_channels)
@@ -87,12 +95,12 @@ def test_config_builds(path: Path) -> None:
 @pytest.mark.parametrize('name', sorted(EXPECTED_BACKBONES))
 def test_backbone_choice(name: str) -> None:
     backbone = load(ROOT / 'configs' / 'imagenet' / f'{name}.py').model.backbone
-    assert (backbone.type, backbone.depth) == EXPECTED_BACKBONES[name]
-    if backbone.type in ('RKANResNet', 'RKANSENet'):
+    size = backbone.get('depth', backbone.get('arch'))
+    assert (backbone.type, size, backbone.get('inv_factor')) == EXPECTED_BACKBONES[name]
+    if backbone.type.startswith('RKAN'):
         assert backbone.get('rkan_mechanisms', (None, None, None, 'addition')) == \
             (None, None, None, 'addition')
         assert backbone.get('kan_type', 'chebyshev') == 'chebyshev'
-    assert backbone.get('inv_factor') == (2 if '2xl' in name else None)
 
 
 def test_recipe_values() -> None:
@@ -155,6 +163,11 @@ def test_paper_parameter_counts() -> None:
     assert round(num_params('resnet50_8xb32_in1k') / 1e6, 2) == 25.56
     assert round(num_params('rkanet50_8xb32_in1k') / 1e6, 2) == 27.14
     assert round(num_params('rkanet50-2xl_8xb32_in1k') / 1e6, 2) == 31.86
+    assert round(num_params('rkanet50-4xl_8xb32_in1k') / 1e6, 2) == 38.15
+    # not in the paper's table: 1024*6144 + 6144*2048 + 2*(6144 + 2048) + 99 added
+    assert num_params('rkanet50-6xl_8xb32_in1k') - num_params('resnet50_8xb32_in1k') \
+        == 18_890_851
+    assert round(num_params('densenet169_8xb32_in1k') / 1e6, 2) == 14.15
 
 
 def test_rkan_adds_exactly_the_block() -> None:
@@ -163,6 +176,9 @@ def test_rkan_adds_exactly_the_block() -> None:
         == RKAN_STAGE4_PARAMS
     assert num_params('rkan-senet50_8xb32_in1k') - num_params('seresnet50_8xb32_in1k') \
         == RKAN_STAGE4_PARAMS
+    # DenseNet-169's last stage: 640 -> 320 -> 1664 (RKAN_FAMILIES §3)
+    assert num_params('rkan-densenet169_8xb32_in1k') - num_params('densenet169_8xb32_in1k') \
+        == 640 * 320 + 320 * 1664 + 2 * (320 + 1664) + 99
 
 
 def test_demo_config_shrinks_only_sizes() -> None:
