@@ -9,10 +9,13 @@
 #    $RKAN_WHEEL_CACHE (default: ~/.cache/rkan_mmdet/wheels). The build needs
 #    --no-build-isolation, setuptools<81 (setup.py imports pkg_resources) and
 #    -std=c++20 (torch 2.14 headers), which we patch into mmcv's setup.py.
-# 4. mmengine / mmdet / mmpretrain / pycocotools / test tools, pinned.
-# 5. this package, editable, with its C++ CPU kernel built against this torch
+# 4. mmcv from that wheel, mmengine / mmdet / mmpretrain / pycocotools / test
+#    tools, pinned, in ONE pip resolve (installing mmcv alone first made pip
+#    print a dependency-conflict ERROR: its mmengine was not there yet).
+# 5. this package, editable, with its C++ CPU kernels built against this torch
 #    (--no-build-isolation: the build imports torch).
-# A stamp of the inputs of this script lets a second run exit in seconds.
+# Each phase prints the time it took. A stamp of the inputs of this script
+# lets a second run exit in seconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,36 +29,59 @@ TORCHVISION_PIN="torchvision==0.29.1"
 MMCV_VERSION="2.1.0"
 STAMP="$VENV/.rkan_install_stamp"
 log() { printf '[install] %s\n' "$*"; }
+IMPORTS="import mmcv.ops, mmdet, mmpretrain, rkan_mmdet, rkan_mmdet._poly_kan_conv, rkan_mmdet._roi_align_cpu"
+
+# phase NAME: end the running phase (print its time), start NAME.
+START=$(date +%s); PHASE=""; PHASE_START=$START; SUMMARY=""
+phase() {
+  local now; now=$(date +%s)
+  if [ -n "$PHASE" ]; then
+    log "  $PHASE: $((now - PHASE_START)) s"
+    SUMMARY="$SUMMARY${SUMMARY:+, }$PHASE $((now - PHASE_START)) s"
+  fi
+  PHASE="$1"; PHASE_START=$now
+  if [ -n "$PHASE" ]; then log "$PHASE ..."; fi
+}
+
+# pip, minus one known line of noise: this kind of machine's pip.conf lists
+# extra index folders that do not exist, and pip warns once per package.
+# The exit status stays pip's (pipefail).
+pip_() {
+  "${PIP[@]}" "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$" || true; }
+}
+# setuptools' banner on every editable install (harmless, not actionable)
+export PYTHONWARNINGS="ignore:Editable installation"
 
 inputs_hash() {
   cat tools/install.sh setup.py requirements/*.txt rkan_mmdet/csrc/* | sha256sum | cut -d' ' -f1
 }
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(inputs_hash)" ] \
-   && "$PY" -c "import mmcv.ops, mmdet, mmpretrain, rkan_mmdet, rkan_mmdet._poly_kan_conv" 2>/dev/null; then
+   && "$PY" -c "$IMPORTS" 2>/dev/null; then
   log "environment is up to date ($VENV)"
   exit 0
 fi
 
+phase "virtual environment $VENV"
 if [ ! -x "$PY" ]; then
-  log "creating $VENV"
   "$PY_BOOT" -m venv "$VENV"
 fi
 PIP=("$PY" -m pip --disable-pip-version-check)
-"${PIP[@]}" install -q --upgrade pip 'setuptools<81' wheel ninja
+pip_ install -q --upgrade pip 'setuptools<81' wheel ninja
 
-log "torch: $TORCH_PIN $TORCHVISION_PIN"
-"${PIP[@]}" install -q "$TORCH_PIN" "$TORCHVISION_PIN"
+phase "torch: $TORCH_PIN $TORCHVISION_PIN"
+pip_ install -q "$TORCH_PIN" "$TORCHVISION_PIN"
 
 # The wheel's file name does not say which torch/CUDA it was built against, so
 # the cache is keyed by both: a different torch or a CUDA machine builds anew.
 TORCH_KEY="$("$PY" -c 'import torch; print(torch.__version__.replace("+", "_") + ("_cuda" if torch.cuda.is_available() else "_cpu"))')"
 WHEEL_DIR="$CACHE/mmcv-$MMCV_VERSION-torch$TORCH_KEY"
+phase "mmcv $MMCV_VERSION wheel with ops"
 if ! ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
-  log "building mmcv $MMCV_VERSION with ops (one time, ~15 min on 2 cores) into $WHEEL_DIR"
+  log "building it (one time, ~15 min on 2 cores) into $WHEEL_DIR"
   BUILD="$(mktemp -d)"
   trap 'rm -rf "$BUILD"' EXIT
-  "${PIP[@]}" download -q --no-deps --no-binary mmcv --no-build-isolation \
+  pip_ download -q --no-deps --no-binary mmcv --no-build-isolation \
       "mmcv==$MMCV_VERSION" -d "$BUILD"
   tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
   SRC="$BUILD/mmcv-$MMCV_VERSION"
@@ -72,16 +98,19 @@ if ! ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
 else
   log "using cached mmcv wheel from $WHEEL_DIR"
 fi
-"${PIP[@]}" install -q --no-deps "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl
-# mmcv's own runtime deps (installed without --no-deps resolution above).
-"${PIP[@]}" install -q addict packaging Pillow pyyaml yapf
 
-log "OpenMMLab stack and test tools"
-"${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt \
+# mmcv from the cached wheel only (--only-binary: never the index's sdist),
+# resolved together with mmengine and the rest, so its dependencies are met.
+phase "mmcv from the wheel, OpenMMLab stack and test tools"
+pip_ install -q -r requirements/runtime.txt -r requirements/tests.txt \
   "$TORCH_PIN" "$TORCHVISION_PIN" "mmcv==$MMCV_VERSION" \
-  --find-links "$WHEEL_DIR"
-log "rkan_mmdet (editable) and its fused CPU kernel"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e .
+  --find-links "$WHEEL_DIR" --only-binary mmcv
 
-"$PY" -c "import mmcv.ops, mmdet, mmpretrain, rkan_mmdet, rkan_mmdet._poly_kan_conv; print('[install] ok: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
+phase "rkan_mmdet (editable) and its C++ CPU kernels"
+pip_ install -q --no-deps --no-build-isolation -e .
+
+phase "import check"
+"$PY" -c "$IMPORTS; print('[install] ok: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmpretrain', mmpretrain.__version__)"
 inputs_hash > "$STAMP"
+phase ""
+log "done in $(( $(date +%s) - START )) s ($SUMMARY)"
