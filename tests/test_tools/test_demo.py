@@ -16,6 +16,8 @@ import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
+from rkan_mmdet.models import KANConv2d
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
 COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
@@ -107,22 +109,59 @@ def test_demo_regenerates_data_of_another_generator_version(tmp_path: Path) -> N
     assert demo.generator_version() == load_tool('demo/make_coco_demo.py').VERSION
 
 
-def test_train_then_test_reports_coco_ap(tiny_coco: Path, tmp_path: Path) -> None:
-    work_dir, show_dir = tmp_path / 'work', tmp_path / 'show'
+@pytest.fixture(scope='module')
+def tiny_trained(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The work dir of a 2-iteration ``tools/train.py`` run of the demo on tiny_coco."""
+    work_dir = tmp_path_factory.mktemp('trained') / 'work'
     trained = run(['tools/train.py', str(DEMO), '--work-dir', str(work_dir),
                    '--cfg-options', *shrink(tiny_coco)])
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert 'Epoch(train) [1][2/2]' in trained.stdout + trained.stderr
-    checkpoint = work_dir / 'epoch_1.pth'
-    assert (work_dir / 'last_checkpoint').read_text().strip() == str(checkpoint)
+    assert (work_dir / 'last_checkpoint').read_text().strip() == str(work_dir / 'epoch_1.pth')
+    return work_dir
 
-    tested = run(['tools/test.py', str(DEMO), str(checkpoint), '--work-dir', str(work_dir),
-                  '--show-dir', str(show_dir), '--cfg-options', *shrink(tiny_coco)])
+
+def test_train_then_test_reports_coco_ap(tiny_coco: Path, tiny_trained: Path,
+                                         tmp_path: Path) -> None:
+    work_dir, show_dir = tiny_trained, tmp_path / 'show'
+    tested = run(['tools/test.py', str(DEMO), str(work_dir / 'epoch_1.pth'),
+                  '--work-dir', str(work_dir), '--show-dir', str(show_dir),
+                  '--cfg-options', *shrink(tiny_coco)])
     assert tested.returncode == 0, tested.stderr[-3000:]
     metrics = load_tool('demo/run_demo.py').read_test_metrics(work_dir)
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
         assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, key
     assert len(list(show_dir.glob('*.jpg'))) == 2  # one drawing per val image
+
+
+def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: Path) -> None:
+    """run_demo's end-of-run step on the 2-iteration model: test.py --show-dir
+    drawings of the first val image (ground truth | prediction, side by side),
+    one KAN-function plot per KANConv2d, and the loss curves of the training run."""
+    demo = load_tool('demo/run_demo.py')
+    checkpoint = tiny_trained / 'epoch_1.pth'
+    pictures = demo.write_pictures(checkpoint, tiny_trained, tiny_coco / 'val2017',
+                                   shrink(tiny_coco), num_drawn=1)
+    out = tiny_trained / 'pictures'
+    assert sorted(pictures) == ['curves', 'kan_functions', 'predictions']
+
+    assert pictures['predictions'] == [out / 'predictions' / '000001.jpg']
+    drawn = cv2.imread(str(pictures['predictions'][0]))
+    assert drawn.shape == (128, 256, 3)  # two 128 px panels: ground truth, prediction
+    assert sorted(p.name for p in (out / 'test_runs').glob('predictions.*.json')) == [
+        'predictions.bbox.json', 'predictions.segm.json']
+
+    kan_tool = load_tool('analysis/plot_kan_functions.py')
+    model = kan_tool.build_model(Config.fromfile(str(DEMO)))
+    names = [name for name, m in model.named_modules() if isinstance(m, KANConv2d)]
+    assert len(names) == 2  # RKAN on stage 4: the stride-2 and the last-stage KAN conv
+    assert sorted(pictures['kan_functions']) == sorted(
+        out / 'kan_functions' / f'{name}.png' for name in names)
+    for path in pictures['kan_functions']:
+        assert cv2.imread(str(path)).shape == (800, 900, 3)
+
+    assert pictures['curves'] == [out / 'losses.png']  # no validation: no metrics.png
+    assert cv2.imread(str(out / 'losses.png')).shape == (600, 800, 3)
 
 
 def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
