@@ -248,7 +248,7 @@ def check_file(ann_file: str, img_dir: str, classes: Tuple[str, ...], source: st
             for i in coco['images'])
         if problem:
             raise _Bad(f'image {coco["images"][index]["id"]} of {ann_file}: {problem}')
-    counts = [f'{n} {DROPPED[kind]}' for kind, n in dropped.items() if n]
+    counts = [f'{dropped[kind]} {text}' for kind, text in DROPPED.items() if dropped[kind]]
     return f'{ann_file}: mmdet ignores {", ".join(counts)}' if counts else ''
 
 

@@ -41,6 +41,7 @@ from mmengine.registry import OPTIMIZERS, RUNNERS
 from mmengine.runner import Runner
 
 from rkan_mmdet.engine import prepare_cpu_distributed
+from rkan_mmdet.utils import CheckpointError
 from _annotation_check import exit_if_annotations_bad
 from _config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
 from _data_check import exit_if_data_missing
@@ -119,6 +120,8 @@ def run_checked(cfg: Config, phases: List[str], action: str) -> None:
     try:
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
         getattr(runner, action)()
+    except CheckpointError as e:  # one line naming the file (also a FileNotFoundError)
+        fail(str(e))
     except OSError as e:
         if not e.filename:
             raise
