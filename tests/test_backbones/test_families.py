@@ -1,6 +1,6 @@
 """Every registered family and the generic form: plain weights load, a zero-init
-RKAN backbone is bit-exactly its plain backbone, no unused parameters, and the
-parameters added by the last-stage block, exactly.
+RKAN backbone is bit-exactly its plain backbone, no unused parameters, frozen
+stages freeze the blocks, and the parameters added by the last-stage block, exactly.
 
 Added parameters of a last-stage block (C_in -> M = C_in / 2 -> C_out, BN
 norms, Chebyshev 3/2 KAN convs of 54 + 45 parameters):
@@ -97,6 +97,10 @@ def test_rkan_is_its_plain_backbone_at_zero_init(plain_cfg: dict, rkan_cfg: dict
     sum(o.float().square().mean() for o in rkan(x)).backward()
     unused = [n for n, p in rkan.named_parameters() if p.requires_grad and p.grad is None]
     assert unused == []
+    rkan.frozen_stages = len(rkan.rkan_stage_index)  # every stage: the family's own freezing
+    rkan.train()
+    assert not any(p.requires_grad for p in rkan.rkan_layers.parameters())
+    assert not any(m.training for block in rkan.rkan_layers.values() for m in block.modules())
 
 
 @pytest.mark.parametrize('cfg', [
