@@ -36,6 +36,17 @@ def _cut_short(path: str, kind: Optional[str]) -> bool:
     return (b'\xff\xd9' if kind == 'JPEG' else b'IEND') not in tail
 
 
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation of a JPEG (1 when absent or unreadable: decoders
+    ignore EXIF they cannot parse too)."""
+    if image.format != 'JPEG':
+        return 1
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return 1
+
+
 def image_problem(path: str, width: object = None, height: object = None) -> str:
     """'' for a readable, complete image of ``width`` x ``height`` px (when
     given), else what is wrong with ``path``."""
@@ -46,7 +57,7 @@ def image_problem(path: str, width: object = None, height: object = None) -> str
     try:
         with Image.open(path) as image:
             kind, size = image.format, image.size
-            orientation = image.getexif().get(0x0112, 1) if kind == 'JPEG' else 1
+            orientation = _orientation(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         return f'{path} is not a readable image ({" ".join(str(e).split()) or type(e).__name__})'
     if _cut_short(path, kind):
