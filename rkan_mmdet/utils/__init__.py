@@ -13,7 +13,8 @@ checkpoint one :class:`CheckpointError` line:
 * :mod:`.config_text`: config text in a checkpoint is read as data;
 * :mod:`.checkpoint_fit`: another model's checkpoint is refused;
 * :mod:`.checkpoint_entry_points`: Runner, ``load_checkpoint``,
-  ``Pretrained`` and the inferencers use all of the above.
+  ``Pretrained`` and the inferencers use all of the above;
+* :mod:`.rebind`: patches reach names bound by earlier imports.
 """
 from .checkpoint_entry_points import install_safe_entry_points
 from .checkpoint_errors import (CheckpointError, CheckpointNotFoundError,
@@ -36,7 +37,8 @@ def install_safe_checkpoint_loading() -> None:
 install_safe_checkpoint_loading()
 
 __all__ = [
-    'CheckpointError', 'CheckpointNotFoundError', 'MMENGINE_CHECKPOINT_GLOBALS',
-    'UnsafeCheckpointError', 'install_safe_checkpoint_loading',
-    'load_from_local_safe', 'safe_load_url', 'safe_torch_load'
+    'CheckpointError', 'CheckpointNotFoundError',
+    'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
+    'install_safe_checkpoint_loading', 'load_from_local_safe',
+    'safe_load_url', 'safe_torch_load'
 ]

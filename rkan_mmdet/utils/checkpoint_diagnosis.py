@@ -24,11 +24,12 @@ forbidden pickle global       refused, naming the global(s)
 
 "Refused" errors are :class:`~.checkpoint_errors.UnsafeCheckpointError`;
 only a global outside the allowlist or TorchScript code makes a file unsafe.
-Errors raised while unpickling (an allowed global refusing its arguments,
-e.g. numpy's "object pickle not returning list", or a CUDA ``map_location``
-on a CPU machine) are one line too; a file that looks like a sound
-``torch.save`` archive gets ``None`` for other errors, which then keep their
-own type and traceback.
+Any other error raised while torch reads a file that looks like a
+checkpoint (an allowed global refusing its arguments, e.g. numpy's "object
+pickle not returning list"; a storage of the wrong size; a CUDA
+``map_location`` on a CPU machine) is "cannot be loaded: reading it fails
+(<error>)"; ``None`` is returned only for errors ``torch.load`` raises about
+its own arguments, which keep their type and traceback.
 """
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ _JSON_LIMIT = 16 << 20
 LEGACY_TORCH_HEAD = b'\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.'
 _ZIP_HEADS = (b'PK\x03\x04', b'PK\x05\x06')
 _ZIP_END = b'PK\x05\x06'
+#: What Python's zipfile raises for a damaged archive (names that are not
+#: UTF-8, "zip file version 8.9", "is encrypted", a member cut short, ...).
+_ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError,
+               EOFError, ValueError, OSError)
 _PICKLE_HEADS = tuple(b'\x80' + bytes([p]) for p in (2, 3, 4, 5))
 _NAMED_GLOBAL_PATTERNS = (
     r'GLOBAL (\S+) was not an allowed global',
@@ -210,7 +215,10 @@ def _pickle_problem(source: str, err: BaseException, names: list[str],
     """Refused if a forbidden global is named; truncated if the pickle does
     not parse; "rejected" for other unpickler refusals; else ``None``."""
     text = str(err)
-    forbidden = _named_in(text) or _forbidden(names)
+    # in a stream that breaks off, torch may name the half-read global at
+    # the break: only whole globals the scan saw before it count
+    forbidden = _forbidden(names) if stop is not None else (
+        _named_in(text) or _forbidden(names))
     if forbidden:
         return refusal(source, forbidden)
     if stop is not None:
@@ -220,22 +228,27 @@ def _pickle_problem(source: str, err: BaseException, names: list[str],
         reason = one_line(text.split('WeightsUnpickler error:')[-1], 160)
         return bad(source, 'is not a loadable checkpoint: the weights-only '
                    f'unpickler rejects it ({reason})')
-    if _raised_while_unpickling(err):  # an allowed global got bad arguments
-        return bad(source, 'cannot be loaded: unpickling it fails '
+    if _raised_while_reading(err):
+        return bad(source, 'cannot be loaded: reading it fails '
                    f'({type(err).__name__}: {one_line(err, 160)})')
     return None
 
 
-def _raised_while_unpickling(err: BaseException) -> bool:
-    """Whether ``err`` came out of torch's weights-only unpickler (from a
-    call it made for the pickle: numpy or torch refusing its arguments)."""
+def _raised_while_reading(err: BaseException) -> bool:
+    """Whether ``err`` was raised below ``torch.load`` itself: by the zip
+    reader, the unpickler, or a call it made for the pickle (an allowed
+    global refusing its arguments, a storage of the wrong size, a location
+    tag this machine lacks), rather than by ``torch.load`` checking its own
+    arguments (``mmap=True`` with a buffer)."""
     tb = err.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(
-                '_weights_only_unpickler.py'):
-            return True
+    while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return False
+    if tb is None:
+        return False
+    code = tb.tb_frame.f_code
+    return not (code.co_name == 'load'
+                and code.co_filename.endswith(osp.join('torch',
+                                                       'serialization.py')))
 
 
 def _zip_problem(content: Content, source: str,
@@ -259,11 +272,14 @@ def _zip_problem(content: Content, source: str,
             with zf.open(data_pkl) as pkl:
                 found, stop, _ = scan_pickle(pkl,
                                              zf.getinfo(data_pkl).file_size)
-    except zipfile.BadZipFile as bad_zip:
-        if _ZIP_END not in content.tail((1 << 16) + 22):
+    except _ZIP_ERRORS as bad_zip:
+        tail = content.tail((1 << 16) + 22)
+        end = tail.rfind(_ZIP_END)  # a whole end record is 22 bytes
+        if end < 0 or len(tail) - end < 22:
             return bad(source, 'is truncated: its zip archive ends after '
                        f'{content.size} bytes, without its central directory')
-        return bad(source, f'is corrupt: {one_line(bad_zip, 160)}')
+        return bad(source, 'is corrupt: its zip archive does not read '
+                   f'({type(bad_zip).__name__}: {one_line(bad_zip, 160)})')
     return _pickle_problem(source, err, found, stop)
 
 
@@ -278,11 +294,10 @@ def _legacy_problem(content: Content, source: str,
             names += found
             if stop is not None:
                 break
-    problem = _pickle_problem(source, err, names, stop)
-    if problem is None and (isinstance(err, EOFError)
-                            or 'EOF' in str(err)):
-        return bad(source, 'is truncated: its tensor data ends early')
-    return problem
+    if isinstance(err, EOFError) or 'EOF' in str(err):
+        if stop is None and not _named_in(str(err)) and not _forbidden(names):
+            return bad(source, 'is truncated: its tensor data ends early')
+    return _pickle_problem(source, err, names, stop)
 
 
 def _describe_text(content: Content, head: bytes) -> Optional[str]:
@@ -319,7 +334,8 @@ def diagnose(content: Content, source: str,
     if content.size == 0:
         return bad(source, 'is an empty file (0 bytes)')
     head = content.head()
-    if head.startswith(_ZIP_HEADS):
+    if head.startswith(_ZIP_HEADS) or (len(head) < 4
+                                       and _ZIP_HEADS[0].startswith(head)):
         return _zip_problem(content, source, err)
     if len(head) >= 262 and head[257:262] == b'ustar':
         return bad(source, 'is in the tar format of torch < 0.4, which '
@@ -332,7 +348,8 @@ def diagnose(content: Content, source: str,
     # protocol >= 2 starts with PROTO; a protocol 0/1 pickle is only taken
     # for one if it parses to its end (text starting with 'c' is a GLOBAL)
     if head.startswith(_PICKLE_HEADS) or stop is None:
-        forbidden = _named_in(str(err)) or _forbidden(names)
+        forbidden = _forbidden(names) if stop is not None else (
+            _named_in(str(err)) or _forbidden(names))
         if forbidden:
             return refusal(source, forbidden)
         if stop is not None:

@@ -22,9 +22,11 @@ mmpretrain's ``get_model`` and inferencers, ``Pretrained`` without prefix)
     the config stored in the checkpoint (``message_hub`` runtime info
     ``cfg``, else ``meta['cfg']``) is read as data and must pass
     :func:`~.config_text.check_buildable` (registered types only, no string
-    an ``eval`` could call with), and the visualizer's ``vis_backends``/``save_dir`` from it are dropped
-    (a checkpoint does not choose where files are written). Honest
-    checkpoints saved by mmengine keep working without a config.
+    an ``eval`` could call), and its visualizer's ``vis_backends`` and
+    ``save_dir`` are dropped (a checkpoint does not choose where files are
+    written). Honest checkpoints saved by mmengine keep working without a
+    config; :func:`inferencer_init_model` also runs
+    :func:`~.checkpoint_fit.check_fits`.
 
 Loading itself is weights-only through every scheme, see
 :mod:`.checkpoint_schemes` and :mod:`.torch_load_guard`.
@@ -115,7 +117,8 @@ def resumable(checkpoint: Any, filename: str) -> dict:
         if not (isinstance(gpu_ids, (list, tuple))
                 and all(type(i) is int for i in gpu_ids)):
             gpu_ids = None
-        meta['config'] = f'gpu_ids = {None if gpu_ids is None else list(gpu_ids)}\n'
+        gpu_ids = None if gpu_ids is None else list(gpu_ids)
+        meta['config'] = f'gpu_ids = {gpu_ids}\n'
     return checkpoint
 
 
@@ -178,7 +181,7 @@ def pretrained_init(self: PretrainedInit, module: nn.Module) -> None:
     else:
         print_log(f'load {self.prefix} in model from: {self.checkpoint}',
                   logger='current')
-        prefix = self.prefix if self.prefix.endswith('.') else self.prefix + '.'
+        prefix = self.prefix.rstrip('.') + '.'
         checkpoint = mm_checkpoint._load_checkpoint(
             self.checkpoint, map_location=self.map_location)
         check_fits(module, checkpoint, self.checkpoint, (), prefix)

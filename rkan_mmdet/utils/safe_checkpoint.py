@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-from .checkpoint_diagnosis import content_of, diagnose, missing_or_not_a_file
+from .checkpoint_diagnosis import (bad, content_of, diagnose,
+                                   missing_or_not_a_file)
 
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct, scalar
@@ -123,13 +124,15 @@ MMENGINE_CHECKPOINT_GLOBALS: list[tuple[Any, str]] = [
 #: torch's own ``torch.load`` (:mod:`.torch_load_guard` replaces the name).
 TORCH_LOAD = torch.serialization.load
 
-#: What ``torch.load`` raises for bytes it cannot parse (``MemoryError``:
-#: a forged length prefix); each is diagnosed, and re-raised unchanged when
-#: the bytes look sound.
+#: What ``torch.load`` raises for bytes it cannot parse (found by fuzzing:
+#: ``LookupError`` for a corrupted codec name, ``AssertionError`` for a
+#: corrupted storage key, ``MemoryError`` for a forged length prefix,
+#: ``OSError`` for miniz seeking before the start of a truncated zip); each
+#: is diagnosed, and re-raised unchanged when it is not about the bytes.
 LOAD_ERRORS = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError,
-               KeyError, IndexError, TypeError, AttributeError, OverflowError,
-               UnicodeDecodeError, struct.error, zipfile.BadZipFile,
-               MemoryError)
+               LookupError, TypeError, AttributeError, AssertionError,
+               ArithmeticError, struct.error, zipfile.BadZipFile, MemoryError,
+               OSError)
 
 
 def safe_torch_load(f: FileLike,
@@ -162,6 +165,8 @@ def safe_torch_load(f: FileLike,
                           map_location=map_location,
                           weights_only=True,
                           **torch_load_kwargs)
+    except PermissionError as err:
+        raise bad(source, f'cannot be read: {err.strerror}') from None
     except LOAD_ERRORS as err:
         problem = diagnose(content_of(f, start), source, err)
         if problem is None:

@@ -9,8 +9,8 @@ mmpretrain's retrieval inferencers for their prototype caches.
 
 :func:`install_torch_load_guard` (run by ``import rkan_mmdet``) replaces
 ``torch.load`` (and ``torch.serialization.load``, and ``from torch import
-load`` names bound before) with :func:`guarded_torch_load`: a call that passes neither
-``weights_only`` nor ``pickle_module`` goes to
+load`` names bound before) with :func:`guarded_torch_load`: a call that
+passes neither ``weights_only`` nor ``pickle_module`` goes to
 :func:`~.safe_checkpoint.safe_torch_load` (weights-only whatever the
 environment says, one-line errors); a call that chooses either is the
 caller's explicit decision and reaches torch unchanged.

@@ -122,8 +122,8 @@ def payloads(marker: Path) -> Dict[str, tuple[Callable[[Path], None], str]]:
         'pickle 0 text GLOBAL': (lambda p: _dump(p, touch(marker), 0),
                                  'posix.system'),
         'pickle 0 INST': (lambda p: p.write_bytes(
-            b'(S' + repr(str(marker)).encode() + b"\nS'w'\nibuiltins\nopen\n."),
-                          'builtins.open'),
+            b'(S' + repr(str(marker)).encode() +
+            b"\nS'w'\nibuiltins\nopen\n."), 'builtins.open'),
         'pickle 1 OBJ': (lambda p: p.write_bytes(
             b'(' + glob('builtins', 'open') + text(str(marker)) + text('w') +
             b'o.'), 'builtins.open'),

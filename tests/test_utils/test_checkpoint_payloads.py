@@ -100,7 +100,7 @@ def test_numpy_ndarray_is_not_callable_from_a_pickle(tmp_path: Path) -> None:
         with pytest.raises(CheckpointError) as info:
             _load_checkpoint(str(path))
         assert str(info.value).startswith(
-            f"checkpoint '{path}' cannot be loaded: unpickling it fails "
+            f"checkpoint '{path}' cannot be loaded: reading it fails "
             '(TypeError: ')
 
 

@@ -6,6 +6,7 @@ import http.server
 import io
 import json
 import pickle
+import random
 import struct
 import tarfile
 import threading
@@ -13,6 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import pytest
 import torch
 from mmengine.model import BaseModule
@@ -191,7 +193,7 @@ ANOTHER_MODEL = ("does not fit the model: none of its 2 keys (e.g. "
 
 
 @pytest.mark.parametrize('content,problem', [
-    ({'state_dict': {'conv.weight': torch.ones(1), 'conv.bias': torch.ones(1)}},
+    ({'state_dict': {k: torch.ones(1) for k in ('conv.weight', 'conv.bias')}},
      ANOTHER_MODEL),
     ({'state_dict': {}}, 'does not fit the model: it holds no weights'),
     ([torch.ones(1)],
@@ -275,7 +277,8 @@ def test_bad_requests_are_one_line(http_url: str, tmp_path: Path,
     (home / 'open_mmlab.json').write_text(json.dumps({'gone': 'gone.pth'}))
     monkeypatch.setenv('MMENGINE_HOME', str(home))
     cases = {
-        f'{http_url}/missing.pth': 'could not be downloaded: HTTP 404 File not found',
+        f'{http_url}/missing.pth':
+        'could not be downloaded: HTTP 404 File not found',
         f'{http_url}/': 'names no file to download (the URL path ends in /)',
         'open-mmlab://no_such_model':
         "names a model that is not in the scheme's model list",
@@ -288,3 +291,52 @@ def test_bad_requests_are_one_line(http_url: str, tmp_path: Path,
         with pytest.raises(CheckpointError) as info:
             _load_checkpoint(request)
         assert str(info.value) == f"checkpoint '{request}' {problem}"
+
+
+def _runner_like_checkpoint(legacy: bool) -> bytes:
+    """A small checkpoint with what Runner checkpoints hold: tensors, numpy
+    scalars and arrays, a HistoryBuffer."""
+    from mmengine.logging import HistoryBuffer
+    history = HistoryBuffer()
+    history.update(1.5)
+    buffer = io.BytesIO()
+    torch.save({'state_dict': {'w': torch.arange(16.0)},
+                'meta': {'eta': np.float64(1.0), 'ids': np.arange(3)},
+                'message_hub': {'loss': history}}, buffer,
+               _use_new_zipfile_serialization=not legacy)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
+def test_every_truncation_says_truncated(tmp_path: Path, legacy: bool) -> None:
+    data = _runner_like_checkpoint(legacy)
+    path = tmp_path / 'cut.pth'
+    for size in range(3, len(data), 41):
+        path.write_bytes(data[:size])
+        with pytest.raises(CheckpointError) as info:
+            _load_checkpoint(str(path))
+        assert 'is truncated' in str(info.value), size
+
+
+@pytest.mark.parametrize('legacy', [False, True], ids=['zip', 'legacy'])
+def test_corrupted_bytes_load_or_give_one_line(tmp_path: Path,
+                                               legacy: bool) -> None:
+    """Random byte changes (seeded): each file loads (torch keeps no
+    checksum of tensor data) or is one CheckpointError line, never another
+    exception."""
+    rng = random.Random(0)
+    data = _runner_like_checkpoint(legacy)
+    path = tmp_path / 'flipped.pth'
+    outcomes = set()
+    for _ in range(300):
+        flipped = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            flipped[rng.randrange(len(data))] = rng.randrange(256)
+        path.write_bytes(bytes(flipped))
+        try:
+            _load_checkpoint(str(path))
+            outcomes.add('loaded')
+        except CheckpointError as err:
+            assert '\n' not in str(err)
+            outcomes.add(type(err).__name__)
+    assert outcomes >= {'loaded', 'CheckpointError'}
