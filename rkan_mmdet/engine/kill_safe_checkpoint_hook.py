@@ -18,6 +18,9 @@ Here (checkpoints themselves are written atomically by
 2. ``last_checkpoint`` is replaced atomically (temporary file + rename);
 3. only then are outdated checkpoints (and a superseded best one) deleted.
 
+Before a save, every rank's random state is gathered for ``RNGStateHook``
+(the Runner calls ``before_save_checkpoint`` hooks on rank 0 only).
+
 A kill between any two steps leaves ``last_checkpoint`` naming a complete
 file: the old one until step 2, the new one after. A kill between 2 and 3
 leaves one outdated checkpoint more than ``max_keep_ckpts`` on disk, which
@@ -39,6 +42,16 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
 from .atomic_checkpoint import atomic_write_bytes, remove_interrupted_saves
+from .rng_state_hook import RNGStateHook
+
+
+def _gather_rng_states(runner) -> None:
+    """Every rank runs the hook's saving code, while ``Runner.save_checkpoint``
+    (and its ``before_save_checkpoint`` hooks) runs on rank 0 only: gather
+    the ranks' random states for ``RNGStateHook`` here."""
+    for hook in runner.hooks:
+        if isinstance(hook, RNGStateHook):
+            hook.gather_rank_states()
 
 
 class _DeferredRemovals:
@@ -103,6 +116,7 @@ class KillSafeCheckpointHook(CheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        _gather_rng_states(runner)
         runner.save_checkpoint(
             self.out_dir, filename, self.file_client_args,
             save_optimizer=self.save_optimizer,
@@ -118,6 +132,7 @@ class KillSafeCheckpointHook(CheckpointHook):
                 self._remove(old)
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
+        _gather_rng_states(runner)  # in case it saves (no draws in between)
         with self._removals_deferred():
             super()._save_best_checkpoint(runner, metrics)
 

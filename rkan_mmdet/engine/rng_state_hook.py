@@ -12,8 +12,9 @@ counters, but no random state. Three global generators drive training:
 mmpretrain's batch mixing inside ``train_step``).
 
 :class:`RNGStateHook` stores the three (plus the CUDA states) of *every rank*
-in each checkpoint (key ``rng_state``) and restores them at the moment that
-corresponds to the save:
+in each checkpoint (key ``rng_state``; the kill-safe ``CheckpointHook``
+gathers them from all ranks right before it saves) and restores them at the
+moment that corresponds to the save:
 
 * a checkpoint is saved at the end of an iteration (``after_train_iter``) or
   of an epoch (``after_train_epoch``); in an uninterrupted run the next draws
@@ -106,7 +107,8 @@ class _RestoreBeforeBatch:
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Checkpoint key ``rng_state``: ``{'ranks': [state of rank 0, 1, ...]}``
-    with states as :func:`capture_rng_state` returns them."""
+    with states as :func:`capture_rng_state` returns them (one state when a
+    multi-rank save was not gathered)."""
 
     priority = 'HIGHEST'
 
@@ -114,14 +116,21 @@ class RNGStateHook(Hook):
         self._pending: Optional[State] = None
         self._resume_iter = -1
         self._val_stash: Optional[State] = None
+        self._gathered: Optional[List[State]] = None
+
+    def gather_rank_states(self) -> None:
+        """Collective, called by every rank just before a checkpoint is saved
+        (``KillSafeCheckpointHook`` does): ``Runner.save_checkpoint`` is
+        ``master_only``, so :meth:`before_save_checkpoint` runs on rank 0
+        alone and cannot gather by itself."""
+        if get_world_size() > 1:
+            self._gathered = all_gather_object(capture_rng_state())
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Runs on every rank (``Runner.save_checkpoint`` calls the hooks
-        before rank 0 writes); rank 0's checkpoint gets all ranks' states."""
-        state = capture_rng_state()
-        ranks: List[State] = (all_gather_object(state) if get_world_size() > 1
-                              else [state])
-        checkpoint['rng_state'] = {'ranks': ranks}
+        """Rank 0: all ranks' states when they were gathered for this save,
+        else its own (a multi-rank resume then skips restoring)."""
+        ranks, self._gathered = self._gathered, None
+        checkpoint['rng_state'] = {'ranks': ranks or [capture_rng_state()]}
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         ranks = (checkpoint.get('rng_state') or {}).get('ranks')

@@ -1,5 +1,6 @@
 """Two-process DDP (torchrun, gloo on CPU) with default RKAN settings and
-without ``find_unused_parameters``: both ranks finish with identical weights."""
+without ``find_unused_parameters``: both ranks finish with identical weights,
+and the checkpoint holds both ranks' random states."""
 import os
 import signal
 import socket
@@ -59,5 +60,7 @@ def test_two_process_ddp_ends_with_identical_weights(tiny_coco: Path, tmp_path: 
     rank0, rank1 = (torch.load(dumps / f'rank{r}.pth') for r in (0, 1))
     assert rank0.keys() == rank1.keys() and any('rkan' in name for name in rank0)
     assert [name for name in rank0 if not torch.equal(rank0[name], rank1[name])] == []
-    saved = torch.load(work_dir / f'iter_{ITERS}.pth')['state_dict']
-    assert all(torch.equal(saved[name], rank0[name]) for name in rank0)
+    checkpoint = torch.load(work_dir / f'iter_{ITERS}.pth')
+    assert all(torch.equal(checkpoint['state_dict'][name], rank0[name]) for name in rank0)
+    ranks = checkpoint['rng_state']['ranks']  # gathered from both ranks for the resume
+    assert len(ranks) == 2 and not torch.equal(ranks[0]['torch'], ranks[1]['torch'])
