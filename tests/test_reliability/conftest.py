@@ -31,6 +31,7 @@ _config_utils.load = functools.lru_cache(maxsize=None)(_config_utils.load)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
+CLASSIFIER_DEMO = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
 PYTHON = sys.executable
 IMAGE_SIZE = 64
 
@@ -140,6 +141,29 @@ def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 '--num-train', '4', '--num-val', '2', '--size', str(IMAGE_SIZE)])
     assert done.returncode == 0, done.stderr
     return data
+
+
+@pytest.fixture(scope='session')
+def tiny_imagenet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """5 classes x (2 train + 1 val) images of 64 px for the classifier demo."""
+    data = tmp_path_factory.mktemp('reliability') / 'imagenet_demo'
+    done = run([PYTHON, 'tools/demo/make_imagenet_demo.py', '--out', str(data),
+                '--num-train', '2', '--num-val', '1', '--size', str(IMAGE_SIZE)])
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def classifier_command(data: Path, work_dir: Path, epochs: int,
+                       flags: Sequence[str] = ()) -> List[str]:
+    """argv of ``tools/train.py`` on the classifier demo (its epoch loop,
+    RandAugment, CutMix/MixUp, validation and checkpoint every epoch with
+    ``max_keep_ckpts=1``): ``epochs`` epochs of 2 batches of 5 images."""
+    options = [f'{loader}_dataloader.dataset.data_root={data}' for loader in ('train', 'val')]
+    options += ['train_dataloader.batch_size=5', 'val_dataloader.batch_size=5',
+                f'train_cfg.max_epochs={epochs}', 'randomness.deterministic=True',
+                'log_processor.by_epoch=False', 'log_processor.window_size=1']
+    return [PYTHON, 'tools/train.py', str(CLASSIFIER_DEMO), '--work-dir', str(work_dir),
+            *flags, '--cfg-options', *options]
 
 
 @pytest.fixture(scope='session')

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import pytest
 import torch
@@ -23,10 +23,11 @@ import rkan_mmdet  # noqa: F401  (installs the atomic saver)
 from rkan_mmdet.engine import atomic_checkpoint
 from rkan_mmdet.engine.atomic_checkpoint import atomic_save_checkpoint
 
-from .conftest import ROOT, logged_losses, run, tool_env, train_command
+from .conftest import (ROOT, classifier_command, logged_losses, run, tool_env,
+                       train_command)
 
 MAX_ITERS = 5  # iteration loop
-EPOCHS = 3  # epoch loop: 4 training images in batches of 2
+EPOCHS = 3  # epoch loop: 4 training images in batches of 2 (classifier: 10 in 5s)
 ITERS_PER_EPOCH = 2
 
 
@@ -54,32 +55,39 @@ def saved_iteration(checkpoint: Path) -> int:
     return int(number) * (ITERS_PER_EPOCH if kind == 'epoch' else 1)
 
 
-@pytest.mark.parametrize('loop,workers', [('epoch', 0), ('epoch', 1), ('iter', 0), ('iter', 1)])
+@pytest.mark.parametrize('loop,workers', [('epoch', 0), ('epoch', 1), ('iter', 0), ('iter', 1),
+                                          ('classifier epoch', 0)])
 def test_resume_after_sigkill_matches_uninterrupted_run(
-        loop: str, workers: int, tiny_coco: Path, tmp_path: Path,
+        loop: str, workers: int, tiny_coco: Path, tiny_imagenet: Path, tmp_path: Path,
         reference_losses: Dict[int, float]) -> None:
-    kwargs = dict(checkpoint_interval=1, workers=workers,
-                  epochs=EPOCHS if loop == 'epoch' else None)
-    total = EPOCHS * ITERS_PER_EPOCH if loop == 'epoch' else MAX_ITERS
+    """Detection demo, or (``classifier epoch``) the classifier demo, whose
+    batch mixing draws numpy in the main process and which validates and
+    keeps one checkpoint after every epoch."""
+    def command(work_dir: Path, flags: Sequence[str] = ()) -> List[str]:
+        if loop == 'classifier epoch':
+            return classifier_command(tiny_imagenet, work_dir, EPOCHS, flags)
+        return train_command(tiny_coco, work_dir, MAX_ITERS, flags, checkpoint_interval=1,
+                             workers=workers, epochs=EPOCHS if loop == 'epoch' else None)
+
+    total = MAX_ITERS if loop == 'iter' else EPOCHS * ITERS_PER_EPOCH
     if (loop, workers) == ('iter', 0):
         reference = reference_losses  # the same run: shared with test_determinism
     else:
-        done = run(train_command(tiny_coco, tmp_path / 'reference', MAX_ITERS, **kwargs))
+        done = run(command(tmp_path / 'reference'))
         assert done.returncode == 0, done.stderr[-3000:]
         reference = logged_losses(tmp_path / 'reference')
     assert sorted(reference) == list(range(1, total + 1))
 
     work_dir = tmp_path / 'work'
-    argv = train_command(tiny_coco, work_dir, MAX_ITERS, **kwargs)
-    assert kill_after_first_checkpoint(argv, work_dir) == -signal.SIGKILL
+    assert kill_after_first_checkpoint(command(work_dir), work_dir) == -signal.SIGKILL
     checkpoint = Path((work_dir / 'last_checkpoint').read_text().strip())
     saved_iter = saved_iteration(checkpoint)
     assert saved_iter < total and checkpoint.is_file()
     before = {i: loss for i, loss in logged_losses(work_dir).items() if i <= saved_iter}
 
-    resumed = run(train_command(tiny_coco, work_dir, MAX_ITERS, ['--resume'], **kwargs))
+    resumed = run(command(work_dir, ['--resume']))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    saved_epoch = saved_iter // ITERS_PER_EPOCH if loop == 'epoch' else 0
+    saved_epoch = 0 if loop == 'iter' else saved_iter // ITERS_PER_EPOCH
     assert f'resumed epoch: {saved_epoch}, iter: {saved_iter}' in resumed.stdout + resumed.stderr
     after = logged_losses(work_dir, newest_only=True)
     assert sorted(after) == list(range(saved_iter + 1, total + 1))
