@@ -8,7 +8,9 @@
     entry module (pre-hook: keep x)  ...  exit module (hook: y -> block(x, y))
 
 When entry and exit are the same module (the ResNet family) one forward hook
-does it all, reading ``x`` from the hook's ``args``. The backbone's own
+does it all, reading ``x`` from the hook's ``args``. When ``y`` is the input
+of the exit module (DenseNet's last stage, before its final ReLU), a
+pre-hook on it replaces that input. The backbone's own
 forward, ``out_indices``, plugins, ``with_cp`` inside blocks and every
 subclass override stay untouched; only the stage output that the rest of the
 forward sees becomes ``mechanism(y, r)``.
@@ -40,10 +42,13 @@ class StageTap:
         self.block = block
         self.with_cp = with_cp
         self._x: Optional[Tensor] = None
-        if stage.entry is stage.exit:
+        if stage.entry is stage.exit and not stage.exit_input:
             stage.exit.register_forward_hook(self.run_with_input)
+            return
+        stage.entry.register_forward_pre_hook(self.keep_input)
+        if stage.exit_input:
+            stage.exit.register_forward_pre_hook(self.run_before_exit)
         else:
-            stage.entry.register_forward_pre_hook(self.keep_input)
             stage.exit.register_forward_hook(self.run_with_kept_input)
 
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
@@ -60,3 +65,7 @@ class StageTap:
     def run_with_kept_input(self, module: nn.Module, args: Tuple, y: Tensor) -> Tensor:
         x, self._x = self._x, None
         return self(x, y)
+
+    def run_before_exit(self, module: nn.Module, args: Tuple) -> Tuple:
+        x, self._x = self._x, None
+        return (self(x, args[0]), *args[1:])

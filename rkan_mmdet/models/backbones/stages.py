@@ -11,14 +11,20 @@ layout                 entry (x = its input)    exit (y = its output)           
 ResNet family          ``layer{i}``             ``layer{i}``                       ``layer{i}``
 (``res_layers``)
 DenseNet               ``stages[i]``            ``transitions[i]``; last stage:    ``stage{i}``
-                                                the norm of ``transitions[-1]``
+                                                the *input* of the activation
+                                                of ``transitions[-1]``
 ConvNeXt / HorNet      ``downsample_layers[i]`` ``stages[i]``                      ``stage{i}``
 =====================  =======================  =================================  ===========
 
 (``i`` is 1-based in the keys.) For DenseNet the reference code adds ``r``
 after each transition (BN-ReLU-1x1-AvgPool, where the width halves), and on
-the last stage after the final BN but before its ReLU; tapping that BN keeps
-exactly that point, so the ReLU sees ``y + r`` as in the reference.
+the last stage after the final BN but before its ReLU. That point is the
+input of the final transition's activation, so the tap sits there: the ReLU
+sees ``y + r`` as in the reference. mmpretrain shares one activation module
+between the stem and that transition, so the transition gets its own copy (an
+activation has no state, so no key changes). The tap is not on the BN itself:
+``revert_sync_batchnorm``/``convert_sync_batchnorm`` replace BN modules, and
+with them their hooks.
 
 :func:`probe_stages` measures each stage once with a small no-grad forward:
 ``(C_in, H_in)`` of ``x`` and ``(C_out, H_out)`` of ``y``. Channels and stride
@@ -29,6 +35,7 @@ tensor in and one out, which is what the hooks of :mod:`.attach` rely on; a
 backbone that runs its stage modules' children directly (HorNet under
 ``with_cp``) fails that check and is refused.
 """
+import copy
 from dataclasses import dataclass
 from typing import Callable, List, Tuple
 
@@ -57,11 +64,13 @@ REFUSED: List[Tuple[str, Callable[[nn.Module], bool], str]] = [
 
 @dataclass
 class Stage:
-    """One stage: the module whose input is ``x`` and the one whose output is ``y``."""
+    """One stage: the module whose input is ``x`` and the one whose output
+    (or input, with ``exit_input``) is ``y``."""
 
     key: str
     entry: nn.Module
     exit: nn.Module
+    exit_input: bool = False
 
 
 @dataclass
@@ -97,12 +106,14 @@ def find_stages(backbone: nn.Module) -> List[Stage]:
     stages = getattr(backbone, 'stages', None)
     transitions = getattr(backbone, 'transitions', None)
     if isinstance(stages, nn.ModuleList) and isinstance(transitions, nn.ModuleList):
-        exits = list(transitions)
-        last = exits[-1]
-        if isinstance(last, nn.Sequential) and len(last) and not isinstance(last[0], nn.Conv2d):
-            exits[-1] = last[0]  # the final norm, before its activation (module docstring)
-        return [Stage(f'stage{i + 1}', stage, exit_)
-                for i, (stage, exit_) in enumerate(zip(stages, exits))]
+        found = [Stage(f'stage{i + 1}', stage, transition)
+                 for i, (stage, transition) in enumerate(zip(stages, transitions))]
+        last = transitions[-1]
+        if (isinstance(last, nn.Sequential) and len(last) == 2
+                and not any(True for _ in last[1].parameters())):
+            last[1] = copy.deepcopy(last[1])  # its own activation (module docstring)
+            found[-1] = Stage(found[-1].key, stages[-1], last[1], exit_input=True)
+        return found
     downsamples = getattr(backbone, 'downsample_layers', None)
     if isinstance(stages, nn.ModuleList) and isinstance(downsamples, nn.ModuleList):
         return [Stage(f'stage{i + 1}', down, stage)
@@ -137,8 +148,12 @@ def probe_stages(backbone: nn.Module, stages: List[Stage]) -> List[StageShape]:
     for i, stage in enumerate(stages):
         handles.append(stage.entry.register_forward_pre_hook(
             lambda m, args, i=i: record(i, 'input', args[0] if args else None)))
-        handles.append(stage.exit.register_forward_hook(
-            lambda m, args, out, i=i: record(i, 'output', out)))
+        if stage.exit_input:
+            handles.append(stage.exit.register_forward_pre_hook(
+                lambda m, args, i=i: record(i, 'output', args[0] if args else None)))
+        else:
+            handles.append(stage.exit.register_forward_hook(
+                lambda m, args, out, i=i: record(i, 'output', out)))
     modes = {m: m.training for m in backbone.modules()}
     param = next(backbone.parameters())
     x = torch.zeros(1, probe_input_channels(backbone), PROBE_SIZE, PROBE_SIZE,

@@ -118,13 +118,16 @@ class RKANBlock(nn.Module):
                              spline_order=kan_orders[index],
                              stride=kan_stride, dilation=dilation)
 
+        # The norms are registered before the convs: mmcv's fuse_conv_bn (mmdet's
+        # --fuse-conv-bn) folds each BN child into the last Conv2d child registered
+        # before it, which here would be reduce/expand across a KAN conv.
+        self.mid_norm = build_norm_layer(norm_cfg, mid_channels)[1]
+        self.out_norm = build_norm_layer(norm_cfg, out_channels)[1]
         self.reduce = conv1x1(in_channels, mid_channels)
         self.act = nn.SiLU(inplace=True)
         self.kan_conv = kan(0, stride)
-        self.mid_norm = build_norm_layer(norm_cfg, mid_channels)[1]
         self.expand = conv1x1(mid_channels, out_channels)
         self.kan_conv_last = kan(1, 1) if last_stage else None
-        self.out_norm = build_norm_layer(norm_cfg, out_channels)[1]
         self.shortcut = nn.Sequential(
             conv1x1(in_channels, out_channels, stride),
             build_norm_layer(norm_cfg, out_channels)[1]) if shortcut else None
