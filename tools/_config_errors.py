@@ -13,8 +13,9 @@ builds from the config (``build_model`` -> ``model``, ``build_optim_wrapper``
 -> ``optim_wrapper``, ``build_dataloader`` -> the loader whose dict it
 got, ...) gives the top-level key, and each ``build_from_cfg`` frame inside
 it (``MODELS.build(backbone)`` ...) the sub-dict, found in the config by its
-``type``. Values are named when the message or the failed ``assert``
-statement mentions the argument (or quotes a string value).
+``type``. Values are named when the message, or the constructor's statement
+that raised it (a failed ``assert`` ...), mentions the argument (or the
+message quotes a string value).
 
 Only what can be named is named (:func:`config_error_line` returns None
 otherwise, and the tool re-raises with the traceback):
@@ -23,8 +24,9 @@ otherwise, and the tool re-raises with the traceback):
   a build: argument validation;
 * ``TypeError``, ``IndexError``, ``ZeroDivisionError`` only when raised by the
   call of the constructor itself (a wrong keyword) or by a statement of the
-  constructor's own body (e.g. comparing a string argument with a number),
-  not deeper, where they are more likely a bug than a bad value.
+  ``__init__`` bodies of the object being built (its class's and its base
+  classes', e.g. comparing a string argument with a number), not deeper,
+  where they are more likely a bug than a bad value.
 """
 import linecache
 import os.path as osp
@@ -150,6 +152,14 @@ def _named_values(lineage: list, text: str, error: BaseException) -> Dict[str, A
     return named
 
 
+def _in_constructor(frames: List[Tuple[FrameType, int]]) -> bool:
+    """Whether ``frames`` (below the innermost build) are the constructor
+    call itself (none) or ``__init__`` bodies of one object: its class's and
+    the base classes' it calls with ``super().__init__``."""
+    selves = {id(frame.f_locals.get('self')) for frame, _ in frames}
+    return all(frame.f_code.co_name == '__init__' for frame, _ in frames) and len(selves) <= 1
+
+
 def config_error_line(cfg: Config, error: BaseException) -> Optional[str]:
     """``'<key>=<value>: <message>'`` or ``'<key> (<Type>): <message>'`` for
     an exception raised while building from ``cfg``, None when it is not one
@@ -160,10 +170,14 @@ def config_error_line(cfg: Config, error: BaseException) -> Optional[str]:
     lineage, inner = _locate(cfg, frames)
     if not lineage:
         return None
-    if isinstance(error, CALL_ERRORS) and len(frames) - 1 > inner + 1:
+    if isinstance(error, CALL_ERRORS) and not _in_constructor(frames[inner + 1:]):
         return None  # raised deeper than the constructor's own body
     text = _message(error, *frames[-1])
-    named = _named_values(lineage, text, error)
+    own = frames[inner + 1:]
+    frame, lineno = frames[-1]
+    source = linecache.getline(frame.f_code.co_filename, lineno) if own and _in_constructor(
+        own) else ''  # the constructor's statement names the arguments it used
+    named = _named_values(lineage, f'{text} {source}', error)
     if named:
         head = ', '.join(f'{key}={value!r}' for key, value in named.items())
     else:

@@ -152,6 +152,8 @@ CASES = [
          expected=['model.backbone.num_stages=3']),
     Case('out_indices beyond the stages', options=['model.backbone.out_indices=(5,)'],
          expected=['model.backbone.out_indices=(5,)']),
+    Case('num_stages as a string', config_text="model = dict(backbone=dict(num_stages='4'))",
+         expected=["model.backbone.num_stages='4': ", 'not supported']),
     Case('unknown backbone type', options=['model.backbone.type=NoSuchNet'],
          expected=["model.backbone.type='NoSuchNet': NoSuchNet is not in the"]),
     Case('reduce_factor=0', options=['model.backbone.reduce_factor=0'],
@@ -168,7 +170,7 @@ CASES = [
          expected=['model.backbone.inv_factor=0']),
     # ---- finding 4: config values found once train() builds loops, loaders, optimizer
     Case('negative learning rate', options=['optim_wrapper.optimizer.lr=-1'],
-         expected=['optim_wrapper.optimizer (SGD): ', '-1']),
+         expected=['optim_wrapper.optimizer.lr=-1: Invalid learning rate: -1']),
     Case('unknown optimizer', options=['optim_wrapper.optimizer.type=NoSuchOpt'],
          expected=["optim_wrapper.optimizer.type='NoSuchOpt'"]),
     Case('batch_size=0', options=['train_dataloader.batch_size=0'],
