@@ -1,12 +1,11 @@
 """torch.onnx.export of RKAN-ResNet-50 and of an RKAN-DenseNet (hooks on two modules),
 and torch.export of the latter: onnxruntime and the exported program match PyTorch."""
-import numpy as np
-import onnxruntime
 import pytest
 import torch
 from mmengine.registry import MODELS
 
 from rkan_mmdet.models import RKANResNet
+from tests.onnx_utils import assert_onnx_matches
 
 
 def test_train_returns_self_as_export_needs() -> None:
@@ -19,17 +18,7 @@ def test_onnx_export_matches_pytorch(tmp_path, dynamo: bool) -> None:
     torch.manual_seed(0)
     model = RKANResNet(depth=50, out_indices=(2, 3)).eval()
     x = torch.randn(1, 3, 96, 128)
-    path = tmp_path / 'rkan_r50.onnx'
-    torch.onnx.export(model, (x,), str(path), input_names=['image'],
-                      output_names=['c4', 'c5'], opset_version=18, dynamo=dynamo)
-    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    outs = session.run(None, {'image': x.numpy()})
-    with torch.no_grad():
-        expected = model(x)
-    assert len(outs) == 2
-    for ours, ref in zip(outs, expected):
-        assert ours.shape == tuple(ref.shape)
-        np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-4, atol=1e-4)
+    assert_onnx_matches(model, x, tmp_path / 'rkan_r50.onnx', dynamo)
 
 
 def small_rkan_densenet() -> torch.nn.Module:
@@ -50,17 +39,8 @@ DENSENET_INPUT = (1, 3, 80, 112)
 def test_onnx_export_of_a_non_resnet_family(tmp_path, dynamo: bool) -> None:
     model = small_rkan_densenet()
     x = torch.randn(*DENSENET_INPUT)
-    path = tmp_path / 'rkan_densenet.onnx'
-    torch.onnx.export(model, (x,), str(path), input_names=['image'],
-                      output_names=['c4', 'c5'], opset_version=18, dynamo=dynamo)
-    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    outs = session.run(None, {'image': x.numpy()})
-    with torch.no_grad():
-        expected = model(x)
-    assert [o.shape for o in outs] == [tuple(e.shape) for e in expected] == [
-        (1, 16, 2, 3), (1, 32, 2, 3)]
-    for ours, ref in zip(outs, expected):
-        np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-4, atol=1e-4)
+    outs = assert_onnx_matches(model, x, tmp_path / 'rkan_densenet.onnx', dynamo)
+    assert [o.shape for o in outs] == [(1, 16, 2, 3), (1, 32, 2, 3)]
 
 
 def test_torch_export_of_a_non_resnet_family() -> None:

@@ -1,27 +1,12 @@
 """Each plugin inside a ResNet-50 exports to ONNX, and onnxruntime matches
 PyTorch (1e-4, as tests/test_backbones/test_onnx.py). ResNet-50 rather than
 18: mmdet's BasicBlock takes no plugins, and SA needs C divisible by 128."""
-import numpy as np
-import onnxruntime
 import pytest
 import torch
 from mmdet.models.backbones import ResNet
 
 from rkan_mmdet.models import RKANResNet
-
-
-def export_and_compare(model: torch.nn.Module, x: torch.Tensor, path) -> None:
-    model.eval()
-    torch.onnx.export(model, (x,), str(path), input_names=['image'],
-                      output_names=['c4', 'c5'], opset_version=18, dynamo=False)
-    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    outs = session.run(None, {'image': x.numpy()})
-    with torch.no_grad():
-        expected = model(x)
-    assert len(outs) == 2
-    for ours, ref in zip(outs, expected):
-        assert ours.shape == tuple(ref.shape)
-        np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-4, atol=1e-4)
+from tests.onnx_utils import assert_onnx_matches
 
 
 def randomise_plugins(model: torch.nn.Module, name: str) -> None:
@@ -40,7 +25,7 @@ def test_resnet50_with_plugin_exports(tmp_path, type_name: str, abbr: str) -> No
     model = ResNet(depth=50, out_indices=(2, 3),
                    plugins=[dict(cfg=dict(type=type_name), position='after_conv3')])
     randomise_plugins(model, abbr)
-    export_and_compare(model, torch.randn(1, 3, 64, 96), tmp_path / f'{abbr}.onnx')
+    assert_onnx_matches(model, torch.randn(1, 3, 64, 96), tmp_path / f'{abbr}.onnx')
 
 
 def test_rkan_ela_resnet50_exports(tmp_path) -> None:
@@ -48,4 +33,4 @@ def test_rkan_ela_resnet50_exports(tmp_path) -> None:
     model = RKANResNet(depth=50, out_indices=(2, 3), zero_init_residual=False,
                        plugins=[dict(cfg=dict(type='ELA'), position='after_conv3')])
     randomise_plugins(model, 'ela')
-    export_and_compare(model, torch.randn(1, 3, 64, 96), tmp_path / 'rkan_ela.onnx')
+    assert_onnx_matches(model, torch.randn(1, 3, 64, 96), tmp_path / 'rkan_ela.onnx')
