@@ -225,7 +225,8 @@ def _pickle_problem(source: str, err: BaseException, names: list[str],
         return bad(source, 'is truncated or corrupt: its pickle stream does '
                    f'not parse ({stop})')
     if isinstance(err, pickle.UnpicklingError):
-        reason = one_line(text.split('WeightsUnpickler error:')[-1], 160)
+        reason = text.split('WeightsUnpickler error:')[-1]
+        reason = one_line(reason.split('Check the documentation')[0], 160)
         return bad(source, 'is not a loadable checkpoint: the weights-only '
                    f'unpickler rejects it ({reason})')
     if _raised_while_reading(err):

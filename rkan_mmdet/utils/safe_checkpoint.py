@@ -8,7 +8,9 @@ unpickler, would let a downloaded checkpoint run arbitrary code. Instead
 :data:`MMENGINE_CHECKPOINT_GLOBALS` allowlists exactly the globals mmengine
 checkpoints contain (found by saving a real ``Runner`` checkpoint and asking
 ``get_unsafe_globals_in_checkpoint``), with ``getattr`` narrowed to the four
-``HistoryBuffer`` statistics.
+``HistoryBuffer`` statistics and the numpy names bound to the checked
+stand-ins of :mod:`.numpy_pickles` (numpy's own would run raw pickle state
+through its C code: forged object pointers, a segfaulting dtype state).
 
 :func:`safe_torch_load` always passes ``weights_only=True`` (so neither
 torch's default nor ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` can turn it off) and
@@ -27,17 +29,13 @@ import struct
 import zipfile
 from typing import IO, Any, Callable, Optional, Union
 
-import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
 from .checkpoint_diagnosis import (bad, content_of, diagnose,
                                    missing_or_not_a_file)
-
-try:  # numpy >= 2
-    from numpy._core.multiarray import _reconstruct, scalar
-except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core.multiarray import _reconstruct, scalar
+from .numpy_pickles import (NDARRAY_NAME, DtypeSpec, SafeArray, reconstruct,
+                            restore_numpy, scalar)
 
 FileLike = Union[str, os.PathLike, IO[bytes]]
 
@@ -61,50 +59,6 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
         f'forbidden global builtins.getattr({owner},{name})')
 
 
-#: Concrete ``np.dtype`` subclasses of the bool/int/float arrays and scalars
-#: mmengine logs. They are never named in the pickle, but the unpickler only
-#: lets ``BUILD`` (dtype byte order/flags) act on allowlisted types.
-_NUMPY_DTYPE_CLASSES = sorted(
-    {
-        type(np.dtype(t))
-        for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
-                  np.uint16, np.uint32, np.uint64, np.float16, np.float32,
-                  np.float64)
-    },
-    key=lambda c: c.__name__)
-
-class _NdarrayName:
-    """What the global ``numpy.ndarray`` unpickles to: a token, not the class.
-
-    The unpickler lets ``REDUCE``/``NEWOBJ`` *call* every allowlisted
-    global, and ``np.ndarray(shape, object, buffer=b'...')`` makes an object
-    array whose "objects" are pointers taken from the bytes (a crash at
-    best). numpy pickles an array as ``_reconstruct(ndarray, (0,), b'b')``
-    plus ``BUILD``, so ``numpy.ndarray`` is only ever needed as that first
-    argument: :func:`_reconstruct_ndarray` accepts this token there.
-    """
-
-    def __repr__(self) -> str:
-        return 'numpy.ndarray (name only)'
-
-
-NDARRAY_NAME = _NdarrayName()
-#: Key under which the real class is allowlisted, so that ``BUILD`` may call
-#: ``ndarray.__setstate__`` (numpy refuses raw bytes for object dtypes
-#: there). No ``GLOBAL`` can name it: pickle names end at a newline.
-_NDARRAY_BUILD_ONLY = 'numpy.ndarray\n(BUILD target only)'
-
-
-def _reconstruct_ndarray(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
-    """numpy's ``_reconstruct`` for plain ``ndarray`` only (see
-    :class:`_NdarrayName`); ``dtype`` is the dummy b'b' numpy pickles."""
-    if subtype is not NDARRAY_NAME:
-        raise pickle.UnpicklingError(
-            'forbidden global numpy._core.multiarray._reconstruct('
-            f'{type(subtype).__name__})')
-    return _reconstruct(np.ndarray, shape, dtype)
-
-
 #: ``(object, pickled name)`` pairs registered with
 #: ``torch.serialization.add_safe_globals``. numpy 1.x checkpoints name the
 #: same numpy functions under ``numpy.core``, hence the aliases.
@@ -112,13 +66,15 @@ MMENGINE_CHECKPOINT_GLOBALS: list[tuple[Any, str]] = [
     (HistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
     (_history_buffer_getattr, 'builtins.getattr'),
     (NDARRAY_NAME, 'numpy.ndarray'),
-    (np.ndarray, _NDARRAY_BUILD_ONLY),
-    (np.dtype, 'numpy.dtype'),
-    (_reconstruct_ndarray, 'numpy._core.multiarray._reconstruct'),
-    (_reconstruct_ndarray, 'numpy.core.multiarray._reconstruct'),
+    (DtypeSpec, 'numpy.dtype'),
+    (reconstruct, 'numpy._core.multiarray._reconstruct'),
+    (reconstruct, 'numpy.core.multiarray._reconstruct'),
     (scalar, 'numpy._core.multiarray.scalar'),
     (scalar, 'numpy.core.multiarray.scalar'),
-] + [(c, f'numpy.dtypes.{c.__name__}') for c in _NUMPY_DTYPE_CLASSES]
+    # BUILD only acts on allowlisted types; no pickle can name this one
+    # (pickled names end at a newline), so it is never called directly
+    (SafeArray, 'numpy.ndarray\n(BUILD target)'),
+]
 
 
 #: torch's own ``torch.load`` (:mod:`.torch_load_guard` replaces the name).
@@ -161,10 +117,14 @@ def safe_torch_load(f: FileLike,
             raise problem
     start = 0 if path is not None else f.tell()
     try:
-        return TORCH_LOAD(f,
-                          map_location=map_location,
-                          weights_only=True,
-                          **torch_load_kwargs)
+        loaded = TORCH_LOAD(f,
+                            map_location=map_location,
+                            weights_only=True,
+                            **torch_load_kwargs)
+        return restore_numpy(loaded)
+    except RecursionError:
+        raise bad(source, 'is not a loadable checkpoint: its values nest '
+                  'too deeply') from None
     except PermissionError as err:
         raise bad(source, f'cannot be read: {err.strerror}') from None
     except LOAD_ERRORS as err:

@@ -9,6 +9,7 @@ import http.server
 import json
 import pickle
 import re
+import struct
 import sys
 import threading
 import types
@@ -27,9 +28,8 @@ from torch import nn
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.utils import CheckpointError, UnsafeCheckpointError
-from .checkpoint_payloads import (call, glob, object_array, payloads,
-                                  raw_bytes, text, touch, tup,
-                                  write_torch_zip)
+from .checkpoint_payloads import (call, glob, payloads, raw_bytes, text,
+                                  touch, tup, write_torch_zip)
 from .toy_models import TINY_CLASSIFIER, TINY_DETECTOR, make_runner
 
 pytestmark = [
@@ -87,11 +87,10 @@ def test_every_pickle_route_is_refused(route: str, tmp_path: Path,
 
 
 def test_numpy_ndarray_is_not_callable_from_a_pickle(tmp_path: Path) -> None:
-    """``np.ndarray((1,), object, buffer=8 bytes)`` makes an object array of
-    raw pointers (a crash from non-zero bytes): neither REDUCE nor NEWOBJ
-    may call it."""
-    dtype_o = call(glob('numpy', 'dtype'), text('O'), b'\x89', b'\x88')
-    args = (tup(b'K\x01'), dtype_o, raw_bytes(bytes(8)))
+    """``np.ndarray(shape, dtype, buffer)`` by REDUCE or NEWOBJ (with dtype
+    object: an array of forged pointers) is never called."""
+    dtype = call(glob('numpy', 'dtype'), text('f8'), b'\x89', b'\x88')
+    args = (tup(b'K\x01'), dtype, raw_bytes(bytes(8)))
     for name, pkl in (('reduce', call(glob('numpy', 'ndarray'), *args)),
                       ('newobj', glob('numpy', 'ndarray') + tup(*args) +
                        b'\x81')):
@@ -104,16 +103,101 @@ def test_numpy_ndarray_is_not_callable_from_a_pickle(tmp_path: Path) -> None:
             '(TypeError: ')
 
 
+def _dtype(spec: str, state: bytes) -> bytes:
+    return call(glob('numpy', 'dtype'), text(spec), b'\x89', b'\x88') + (
+        state + b'b')
+
+
+NUMPY_STATES = {
+    # found by fuzzing: numpy's dtype.__setstate__ segfaults on this state
+    'dtype state numpy crashes on': (_dtype(
+        'i8', tup(b'K\x03', text('<'), b'N', b'J\xff\xff\xff\xff' * 2,
+                  b'K\x00')),
+                                     "dtype state (3, '<', None, -1, -1, 0)"),
+    'object dtype': (_dtype('O', b'N'), "dtype('O', False, True)"),
+    'structured dtype': (call(glob('numpy', 'dtype'),
+                              b']' + tup(text('a'), text('f8')) + b'a',
+                              b'\x89', b'\x88'),
+                         "dtype([('a', 'f8')], False, True)"),
+    'array with too few bytes': (call(
+        glob('numpy._core.multiarray', '_reconstruct'),
+        glob('numpy', 'ndarray'), tup(b'K\x00'), raw_bytes(b'b')) + tup(
+            b'K\x01', tup(b'K\x04'), _dtype('f8', tup(
+                b'K\x03', text('<'), b'NNN', b'J\xff\xff\xff\xff' * 2,
+                b'K\x00')), b'\x89', raw_bytes(bytes(8))) + b'b',
+                                 'array of shape (4,) and float64 with 8 '
+                                 'bytes'),
+    'scalar with too many bytes': (call(
+        glob('numpy._core.multiarray', 'scalar'), _dtype('f4', tup(
+            b'K\x03', text('<'), b'NNN', b'J\xff\xff\xff\xff' * 2,
+            b'K\x00')), raw_bytes(bytes(8))), 'float32 scalar from bytes'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(NUMPY_STATES))
+def test_numpy_state_is_checked_before_numpy_sees_it(tmp_path: Path,
+                                                     case: str) -> None:
+    pkl, refused_state = NUMPY_STATES[case]
+    path = tmp_path / 'numpy.pth'
+    write_torch_zip(path, b'\x80\x02' + pkl + b'.')
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint(str(path))
+    assert str(info.value) == (
+        f"checkpoint '{path}' is not a loadable checkpoint: the weights-only "
+        f'unpickler rejects it (numpy state refused: {refused_state})')
+
+
+def test_an_array_is_built_once(tmp_path: Path) -> None:
+    """A tensor shares the data of an array (torch allowlists
+    ``_rebuild_device_tensor_from_numpy``); a second BUILD of the array
+    would free that data under the tensor."""
+    f8 = _dtype('f8', tup(b'K\x03', text('<'), b'NNN',
+                          b'J\xff\xff\xff\xff' * 2, b'K\x00'))
+    array = call(glob('numpy._core.multiarray', '_reconstruct'),
+                 glob('numpy', 'ndarray'), tup(b'K\x00'), raw_bytes(b'b'))
+
+    def state(n: int, byte: bytes) -> bytes:
+        return tup(b'K\x01', tup(b'J' + struct.pack('<i', n)), f8, b'\x89',
+                   raw_bytes(byte * 8 * n))
+
+    tensor = call(glob('torch._utils', '_rebuild_device_tensor_from_numpy'),
+                  b'h\x00', glob('torch', 'float64'), text('cpu'), b'\x89')
+    path = tmp_path / 'twice.pth'
+    write_torch_zip(path, b'\x80\x02]' + array + b'q\x00' +
+                    state(4096, b'\x11') + b'ba' + tensor + b'a' +
+                    b'h\x00' + state(1, b'\x22') + b'ba.')
+    with pytest.raises(CheckpointError) as info:
+        _load_checkpoint(str(path))
+    assert str(info.value).endswith(
+        '(numpy state refused: a second state for one array)')
+
+
+def test_honest_numpy_values_load_as_plain_numpy(tmp_path: Path) -> None:
+    values = {'f8': np.arange(3.0), 'i8': np.arange(4).reshape(2, 2),
+              'big': np.arange(2, dtype='>i4'), 'b': np.array([True]),
+              'u': np.array(['ab', 'c']), 'c': np.complex64(1 + 2j),
+              'eta': np.float64(1.5), 'n': np.int64(3), 'dt': np.dtype('f2')}
+    path = tmp_path / 'numpy.pth'
+    torch.save(values, path)
+    loaded = _load_checkpoint(str(path))
+    for key, value in values.items():  # exactly what numpy unpickles
+        expected = pickle.loads(pickle.dumps(value, protocol=2))
+        assert type(loaded[key]) is type(expected), key
+        if isinstance(value, np.ndarray):
+            assert loaded[key].dtype == expected.dtype, key
+            assert loaded[key].tolist() == expected.tolist(), key
+        else:
+            assert loaded[key] == expected, key
+
+
 def test_nested_pickle_stays_data(tmp_path: Path) -> None:
-    """A pickle stored as bytes inside an allowed object array is returned
-    as bytes, never unpickled."""
+    """A pickle stored as bytes in a checkpoint is returned as bytes, never
+    unpickled."""
     marker = tmp_path / 'marker'
     inner = pickle.dumps(touch(marker), protocol=2)
     path = tmp_path / 'nested.pth'
-    write_torch_zip(path, b'\x80\x02' +
-                    object_array(b']' + raw_bytes(inner) + b'a') + b'.')
-    loaded = _load_checkpoint(str(path))
-    assert loaded.dtype == object and loaded.tolist() == [inner]
+    write_torch_zip(path, b'\x80\x02]' + raw_bytes(inner) + b'a.')
+    assert _load_checkpoint(str(path)) == [inner]
     assert not marker.exists()
 
 
