@@ -3,9 +3,10 @@
 mmengine checkpoints hold numpy values (the message hub's ``HistoryBuffer``
 arrays, numpy scalars in ``meta``), which numpy pickles as::
 
-    numpy.dtype('f8', False, True)  + BUILD (3, '<', None, None, None, -1, -1, 0)
+    numpy.dtype('f8', False, True)
+        + BUILD (3, '<', None, None, None, -1, -1, 0)
     numpy._core.multiarray._reconstruct(numpy.ndarray, (0,), b'b')
-                                    + BUILD (1, shape, dtype, fortran, bytes)
+        + BUILD (1, shape, dtype, fortran, bytes)
     numpy._core.multiarray.scalar(dtype, bytes)
 
 Allowlisting those numpy objects themselves is not safe: the unpickler
@@ -55,13 +56,16 @@ class DtypeSpec:
     """``numpy.dtype(spec, align, copy)`` as unpickled; :attr:`dtype` is the
     real dtype once ``BUILD`` has given its byte order."""
 
-    def __init__(self, spec: Any, align: Any = False, copy: Any = True) -> None:
+    def __init__(self,
+                 spec: Any,
+                 align: Any = False,
+                 copy: Any = True) -> None:
         if not (isinstance(spec, str) and spec[:1] in DTYPE_KINDS
                 and isinstance(align, bool) and isinstance(copy, bool)):
             raise _refuse(f'dtype({spec!r}, {align!r}, {copy!r})')
         try:
             self.dtype = np.dtype(spec)
-        except TypeError as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise _refuse(f'dtype({spec!r})') from err
         if self.dtype.kind not in DTYPE_KINDS or self.dtype.fields:
             raise _refuse(f'dtype({spec!r})')
