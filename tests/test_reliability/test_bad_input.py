@@ -141,6 +141,9 @@ CASES = [
          config_text='model = dict(backbone=dict(depth=undefined_name))'),
     Case('cfg-options index past a list',
          options=['train_dataloader.dataset.pipeline.99.prob=1'], expected=['--cfg-options']),
+    Case('work dir is a file', flags=['--work-dir', '{t}/a_file'],
+         breakage=lambda d, t: (t / 'a_file').write_text('x') and None,
+         expected=['{t}/a_file: File exists']),
     # ---- finding 4: config values, while the Runner is built
     Case('unknown backbone keyword', options=['model.backbone.foo=1'],
          expected=['model.backbone.foo=1: ', "unexpected keyword argument 'foo'"]),

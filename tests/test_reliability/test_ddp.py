@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .conftest import DEMO, PYTHON, ROOT, train_command
+from .conftest import DEMO, PYTHON, ROOT, demo_config, train_command
 
 ITERS = 3  # DDP reports unused parameters at the 2nd iteration, so > 1
 
@@ -36,10 +36,10 @@ def test_two_process_ddp_ends_with_identical_weights(tiny_coco: Path, tmp_path: 
     dumps, work_dir = tmp_path / 'dumps', tmp_path / 'work'
     dumps.mkdir()
     config = tmp_path / 'ddp_demo.py'
+    imports = [*demo_config().custom_imports.imports, 'tests.test_reliability.dump_state_hook']
     config.write_text(
         f'_base_ = {str(DEMO)!r}\n'
-        "custom_imports = dict(imports=['rkan_mmdet', 'tests.test_reliability.dump_state_hook'],"
-        ' allow_failed_imports=False)\n'
+        f'custom_imports = dict(imports={imports!r}, allow_failed_imports=False)\n'
         f"custom_hooks = [dict(type='DumpParametersHook', out_dir={str(dumps)!r})]\n")
     argv = train_command(tiny_coco, work_dir, ITERS, ['--launcher', 'pytorch'],
                          extra=['env_cfg.dist_cfg.backend=gloo'], config=config)
