@@ -114,11 +114,9 @@ def resumable(checkpoint: Any, filename: str) -> dict:
         config = read_config_text(meta['config'],
                                   f"meta['config'] of '{filename}'")
         gpu_ids = config.get('gpu_ids')
-        if not (isinstance(gpu_ids, (list, tuple))
-                and all(type(i) is int for i in gpu_ids)):
-            gpu_ids = None
-        gpu_ids = None if gpu_ids is None else list(gpu_ids)
-        meta['config'] = f'gpu_ids = {gpu_ids}\n'
+        ints = isinstance(gpu_ids, (list, tuple)) and all(
+            type(i) is int for i in gpu_ids)
+        meta['config'] = f'gpu_ids = {list(gpu_ids) if ints else None}\n'
     return checkpoint
 
 
