@@ -218,9 +218,11 @@ def coco_files(cfg: Config, phases: Iterable[str]) -> List[tuple]:
             local = '://' not in root + img and not dataset.get('backend_args')
             metainfo = dataset.get('metainfo') or {}
             if 'classes' in metainfo:
-                classes, source = tuple(metainfo['classes']), f'{phase}_dataloader.dataset.metainfo.classes'
+                classes = tuple(metainfo['classes'])
+                source = f'{phase}_dataloader.dataset.metainfo.classes'
             else:
-                classes, source = tuple(cls.METAINFO['classes']), f"{cls.__name__}'s default classes"
+                classes = tuple(cls.METAINFO['classes'])
+                source = f"{cls.__name__}'s default classes"
             test_mode = dataset.get('test_mode', False)
             files.append((_join(root, ann), _join(root, img) if local else '', classes, source,
                           None if test_mode else dataset.get('filter_cfg')))

@@ -16,8 +16,8 @@ folder is ``fsync``ed too so the rename survives a power loss. A crash at any
 point leaves either the old file or the complete new one under the final
 name (a killed process can leave a ``.<name>.<8 chars>.tmp`` file behind,
 never a partial ``<name>``; :func:`remove_interrupted_saves` deletes those
-leftovers, ``KillSafeCheckpointHook`` calls it before training). Remote URIs (``s3://``, ``pavi://``, ...) go to
-mmengine's own writer unchanged.
+leftovers, ``KillSafeCheckpointHook`` calls it before training). Remote URIs
+(``s3://``, ``pavi://``, ...) go to mmengine's own writer unchanged.
 
 Patched names (mmengine binds the function by value in three places):
 ``mmengine.runner.checkpoint.save_checkpoint`` (strategies import it from

@@ -41,6 +41,7 @@ random state can make exact). Data workers have state of their own: see
 """
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -139,7 +140,7 @@ class RNGStateHook(Hook):
         if len(ranks) != get_world_size():
             print_log(f'{len(ranks)} ranks saved this checkpoint, {get_world_size()} '
                       'resume it: random states are not restored, so the resumed '
-                      'run is not bit-exact', logger='current', level=30)
+                      'run is not bit-exact', logger='current', level=logging.WARNING)
             return
         self._pending = ranks[get_rank()]
         self._resume_iter = checkpoint.get('meta', {}).get('iter', -1)
@@ -158,7 +159,7 @@ class RNGStateHook(Hook):
             print_log(f'resuming at iteration {runner.iter}, inside epoch '
                       f'{runner.epoch + 1}: the epoch loop trains that epoch again from its '
                       'start, so the resumed run is not bit-exact', logger='current',
-                      level=30)
+                      level=logging.WARNING)
 
     def before_val(self, runner) -> None:
         self._val_stash = capture_rng_state()

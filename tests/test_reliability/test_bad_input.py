@@ -207,7 +207,8 @@ CASES = [
         TRAIN_ANN, lambda c: c['annotations'][0].pop('area')),
         expected=['annotations[0] in {d}/' + TRAIN_ANN + ' has no "area"']),
     Case('category id not in categories', breakage=set_field('annotations', 0, 'category_id', 99),
-         expected=['annotation 1 in {d}/' + TRAIN_ANN + ' has category_id 99, not in "categories"']),
+         expected=['annotation 1 in {d}/' + TRAIN_ANN
+                   + ' has category_id 99, not in "categories"']),
     Case('category names not the classes', breakage=set_field('categories', 0, 'name', 'disc'),
          expected=["class 'circle' of train_dataloader.dataset.metainfo.classes is not a "
                    'category of {d}/' + TRAIN_ANN]),

@@ -79,8 +79,9 @@ def loader_cfg(loop: dict, workers: int, **loader) -> Config:
 def test_only_epoch_based_runs_with_workers_are_changed() -> None:
     epoch = loader_cfg(dict(type='EpochBasedTrainLoop', max_epochs=2), 2)
     make_epoch_workers_resumable(epoch)
-    assert epoch.train_dataloader == dict(num_workers=2, persistent_workers=False, worker_init_fn=dict(
-        type='resumable_worker_init_fn', seed=5))
+    assert epoch.train_dataloader == dict(
+        num_workers=2, persistent_workers=False,
+        worker_init_fn=dict(type='resumable_worker_init_fn', seed=5))
     by_epoch = loader_cfg(dict(by_epoch=True, max_epochs=2), 1)
     make_epoch_workers_resumable(by_epoch)
     assert not by_epoch.train_dataloader.persistent_workers
