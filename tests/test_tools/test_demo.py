@@ -134,13 +134,17 @@ def test_train_then_test_reports_coco_ap(tiny_coco: Path, tiny_trained: Path,
     assert len(list(show_dir.glob('*.jpg'))) == 2  # one drawing per val image
 
 
-def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: Path) -> None:
+def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """run_demo's end-of-run step on the 2-iteration model: test.py --show-dir
     drawings of the first val image (ground truth | prediction, side by side),
-    one KAN-function plot per KANConv2d, and the loss curves of the training run."""
+    one KAN-function plot per KANConv2d, and the loss curves of the training run.
+    The work dir is given relative (test.py would put a relative --show-dir
+    under <work-dir>/<timestamp>/)."""
     demo = load_tool('demo/run_demo.py')
     checkpoint = tiny_trained / 'epoch_1.pth'
-    pictures = demo.write_pictures(checkpoint, tiny_trained, tiny_coco / 'val2017',
+    monkeypatch.chdir(tiny_trained.parent)
+    pictures = demo.write_pictures(checkpoint, Path(tiny_trained.name), tiny_coco / 'val2017',
                                    shrink(tiny_coco), num_drawn=1)
     out = tiny_trained / 'pictures'
     assert sorted(pictures) == ['curves', 'kan_functions', 'predictions']

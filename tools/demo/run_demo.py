@@ -122,7 +122,7 @@ def train_run_dir(work_dir: Path) -> Path:
 
 
 def write_pictures(checkpoint: Path, work_dir: Path, images: Path,
-                   cfg_options: Sequence[str] = (), config: str = CONFIG,
+                   cfg_options: Sequence[str] = (), config: str = str(ROOT / CONFIG),
                    num_drawn: int = NUM_DRAWN) -> Dict[str, List[Path]]:
     """Draw the trained model into ``<work_dir>/pictures/``; returns the files by kind.
 
@@ -133,7 +133,7 @@ def write_pictures(checkpoint: Path, work_dir: Path, images: Path,
       over the inputs that ``images`` (up to 8, at 128 px) give them;
     * ``curves``: the losses and lr of the newest training run in ``work_dir``.
     """
-    out = work_dir / 'pictures'
+    out = work_dir.resolve() / 'pictures'  # test.py puts a relative --show-dir elsewhere
     shown = out / 'predictions'
     run_tool('test.py', [config, str(checkpoint), '--work-dir', str(out / 'test_runs'),
                          '--show-dir', str(shown)],
