@@ -2,6 +2,7 @@
 the missing-data message, and the command-line switches of both tools."""
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from argparse import Namespace
@@ -227,3 +228,42 @@ def test_show_dir_drives_detection_and_classification_hooks() -> None:
     test.enable_drawing(cls, 'out')
     assert cls.default_hooks.visualization == dict(
         type='VisualizationHook', enable=True, out_dir='out')
+
+
+def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """tools/analysis/profile_train_step.py on the demo: one profiled iteration,
+    each top-level part's forward share and the backward + optimizer rest add
+    up to 100 %, and the operator table names the demo's threaded RoIAlign."""
+    tool = load_tool('analysis/profile_train_step.py')
+    tool.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
+               '--cfg-options', *shrink(tiny_coco)])
+    out = capsys.readouterr().out
+    shares = dict(re.findall(r'^  (\S+(?: \+ \S+)?)\s+(-?[\d.]+) %$', out, re.M))
+    assert list(shares) == ['data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
+                            'backward + optim']
+    assert all(float(v) > 0 for v in shares.values()), shares
+    assert abs(sum(map(float, shares.values())) - 100) < 0.5
+    assert 'ThreadedRoIAlignFunction' in out and 'aten::_fused_sgd_' in out
+
+
+def test_profile_labels_only_the_outermost_call() -> None:
+    """A head whose loss() calls its own forward is one range, not two."""
+    tool = load_tool('analysis/profile_train_step.py')
+
+    class Head(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+        def loss(self, x: torch.Tensor) -> torch.Tensor:
+            return self(x).sum()
+
+    model = torch.nn.Module()
+    model.head = Head()
+    assert tool.label_parts(model) == ['head']
+    with torch.profiler.profile() as prof:
+        with torch.profiler.record_function('train_step'):
+            model.head.loss(torch.ones(3))
+    counts = {e.key: e.count for e in prof.key_averages()}
+    assert counts['part:head'] == 1
+    assert tool.part_times(prof, ['head'])['head'] > 0
