@@ -42,7 +42,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
@@ -258,6 +258,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='square input side in pixels (default 224)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed for the initial state and random input')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in tools/train.py')
     return parser.parse_args(argv)
 
 
@@ -284,6 +286,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Path]:
     if not Path(args.config).is_file():
         raise SystemExit(f'config {args.config} does not exist')
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     model = build_model(cfg, args.seed)
     if not kan_convs(model):
         raise SystemExit(f'config {args.config} builds no KANConv2d: nothing to plot')

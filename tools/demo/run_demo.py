@@ -51,11 +51,13 @@ def quiet_known_warnings() -> None:
     """Silence two known, harmless notices of the pinned stack, by message:
     mmengine 0.10.7 imports (and reloads) ``pkg_resources``, which setuptools
     (pinned < 81 for the mmcv build) flags as deprecated, four times per run;
-    mmengine's visualizer notes every predicted box that pokes out of the image."""
+    mmengine's visualizer notes every predicted box or polygon that pokes out
+    of the image."""
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API',
                             category=UserWarning)
-    warnings.filterwarnings('ignore', message='Warning: The bbox is out of bounds',
-                            category=UserWarning, module='mmengine.visualization')
+    for shape in ('bbox', 'polygon'):
+        warnings.filterwarnings('ignore', message=f'Warning: The {shape} is out of bounds',
+                                category=UserWarning, module='mmengine.visualization')
 
 
 def read_test_metrics(work_dir: Path) -> Dict[str, float]:
@@ -143,7 +145,8 @@ def write_pictures(checkpoint: Path, work_dir: Path, images: Path,
               'log_level=WARNING'])  # the test log above already shows the config
     kan = load_tool('analysis/plot_kan_functions.py').main([
         config, '--checkpoint', str(checkpoint), '--images', str(images),
-        '--image-size', '128', '--out-dir', str(out / 'kan_functions')])
+        '--image-size', '128', '--out-dir', str(out / 'kan_functions'),
+        *(['--cfg-options', *cfg_options] if cfg_options else [])])
     curves = load_tool('analysis/plot_curves.py').main([
         str(train_run_dir(work_dir)), '--out-dir', str(out)])
     return dict(predictions=sorted(shown.glob('*.jpg')), kan_functions=list(kan),
