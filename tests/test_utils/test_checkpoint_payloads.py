@@ -5,13 +5,11 @@ Each malicious file comes from :mod:`.checkpoint_payloads`; its payload
 creates ``marker``, which must not exist after the refused load.
 """
 import functools
-import http.server
 import json
 import pickle
 import re
 import struct
 import sys
-import threading
 import types
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -30,6 +28,7 @@ import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.utils import CheckpointError, UnsafeCheckpointError
 from .checkpoint_payloads import (call, glob, payloads, raw_bytes, text,
                                   touch, tup, write_torch_zip)
+from .local_http import start_http_server
 from .toy_models import TINY_CLASSIFIER, TINY_DETECTOR, make_runner
 
 pytestmark = [
@@ -235,18 +234,8 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (s3, petrel) and a fake pavi module."""
     root = tmp_path / 'srv'
     root.mkdir()
-    for var in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
-        monkeypatch.delenv(var, raising=False)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f'http://127.0.0.1:{server.server_address[1]}/evil.pth'
+    server, base_url = start_http_server(root, monkeypatch)
+    url = f'{base_url}/evil.pth'
     download = torch.hub.download_url_to_file
     monkeypatch.setattr(  # https:// is served by the same http server
         torch.hub, 'download_url_to_file',

@@ -1,15 +1,12 @@
 """Every malformed checkpoint is one CheckpointError line naming the file
 and what is wrong with it; only a forbidden global or TorchScript code is
 called unsafe."""
-import functools
-import http.server
 import io
 import json
 import pickle
 import random
 import struct
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -25,6 +22,7 @@ import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.utils import (CheckpointError, CheckpointNotFoundError,
                               UnsafeCheckpointError, safe_torch_load)
 from .checkpoint_payloads import write_torch_zip
+from .local_http import start_http_server
 from .toy_models import make_runner
 
 pytestmark = [
@@ -251,20 +249,10 @@ def test_resume_of_a_malformed_file_is_one_line(tmp_path: Path) -> None:
 def http_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
              ) -> Iterator[str]:
     """A local HTTP server with nothing to serve."""
-    for var in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
-        monkeypatch.delenv(var, raising=False)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(Quiet, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, base_url = start_http_server(tmp_path, monkeypatch)
     monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
     try:
-        yield f'http://127.0.0.1:{server.server_address[1]}'
+        yield base_url
     finally:
         server.shutdown()
         server.server_close()

@@ -35,11 +35,11 @@ class ToyDataset(Dataset):
                     labels=torch.tensor([float(i)]))
 
 
-def make_runner(work_dir: Path, name: str, max_iters: int,
-                **kwargs: Any) -> Runner:
-    """A Runner training :class:`ToyModel`, checkpoints every 2 iterations."""
+def toy_run(work_dir: Path, name: str, max_iters: int) -> dict:
+    """The Runner arguments of the toy run: :class:`ToyModel` on
+    :class:`ToyDataset`, batch 2 in order, SGD, ``max_iters`` iterations."""
     torch.manual_seed(0)
-    return Runner(
+    return dict(
         model=ToyModel(),
         work_dir=str(work_dir),
         experiment_name=name,
@@ -50,12 +50,19 @@ def make_runner(work_dir: Path, name: str, max_iters: int,
                               collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        log_level='ERROR',
+        default_scope='mmengine')
+
+
+def make_runner(work_dir: Path, name: str, max_iters: int,
+                **kwargs: Any) -> Runner:
+    """A Runner of the toy run, checkpoints every 2 iterations."""
+    return Runner(
+        **toy_run(work_dir, name, max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
                                            interval=2,
                                            by_epoch=False),
                            logger=dict(type='LoggerHook', interval=1)),
-        log_level='ERROR',
-        default_scope='mmengine',
         **kwargs)
 
 
@@ -63,22 +70,8 @@ def make_flexible_runner(work_dir: Path, name: str, max_iters: int,
                          **kwargs: Any) -> Any:
     """mmengine's ``FlexibleRunner`` (strategy-based) on the same toy run."""
     from mmengine.runner import FlexibleRunner
-    torch.manual_seed(0)
-    return FlexibleRunner(
-        model=ToyModel(),
-        work_dir=str(work_dir),
-        experiment_name=name,
-        strategy=dict(type='SingleDeviceStrategy'),
-        train_dataloader=dict(dataset=ToyDataset(),
-                              batch_size=2,
-                              sampler=dict(type='DefaultSampler',
-                                           shuffle=False),
-                              collate_fn=dict(type='default_collate')),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-        log_level='ERROR',
-        default_scope='mmengine',
-        **kwargs)
+    return FlexibleRunner(**toy_run(work_dir, name, max_iters),
+                          strategy=dict(type='SingleDeviceStrategy'), **kwargs)
 
 
 #: A RetinaNet small enough to build in well under a second (ResNet-18 at
