@@ -133,24 +133,27 @@ def logged_losses(work_dir: Path, newest_only: bool = False) -> Dict[int, float]
     return losses
 
 
+def generate(tmp_path_factory: pytest.TempPathFactory, generator: str, name: str,
+             num_train: int, num_val: int) -> Path:
+    """``tools/demo/<generator>`` run into a fresh ``<tmp>/<name>`` at IMAGE_SIZE px."""
+    data = tmp_path_factory.mktemp('reliability') / name
+    done = run([PYTHON, f'tools/demo/{generator}', '--out', str(data),
+                '--num-train', str(num_train), '--num-val', str(num_val),
+                '--size', str(IMAGE_SIZE)])
+    assert done.returncode == 0, done.stderr
+    return data
+
+
 @pytest.fixture(scope='session')
 def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """4 train / 2 val images of 64 px, shared by every reliability test."""
-    data = tmp_path_factory.mktemp('reliability') / 'coco_demo'
-    done = run([PYTHON, 'tools/demo/make_coco_demo.py', '--out', str(data),
-                '--num-train', '4', '--num-val', '2', '--size', str(IMAGE_SIZE)])
-    assert done.returncode == 0, done.stderr
-    return data
+    return generate(tmp_path_factory, 'make_coco_demo.py', 'coco_demo', 4, 2)
 
 
 @pytest.fixture(scope='session')
 def tiny_imagenet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """5 classes x (2 train + 1 val) images of 64 px for the classifier demo."""
-    data = tmp_path_factory.mktemp('reliability') / 'imagenet_demo'
-    done = run([PYTHON, 'tools/demo/make_imagenet_demo.py', '--out', str(data),
-                '--num-train', '2', '--num-val', '1', '--size', str(IMAGE_SIZE)])
-    assert done.returncode == 0, done.stderr
-    return data
+    return generate(tmp_path_factory, 'make_imagenet_demo.py', 'imagenet_demo', 2, 1)
 
 
 def classifier_command(data: Path, work_dir: Path, epochs: int,
