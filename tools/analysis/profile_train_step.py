@@ -22,7 +22,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -76,7 +76,7 @@ def part_times(prof: profile, names: List[str]) -> Dict[str, float]:
     return out
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('--iters', type=int, default=20)
@@ -100,11 +100,9 @@ def main(argv: List[str] = None) -> None:
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
 
-    batches, fetch = [], time.perf_counter()
-    it = iter(loader)
-    for _ in range(args.warmup + args.iters):
-        batches.append(next(it))
-    fetch = (time.perf_counter() - fetch) / len(batches)
+    start, it = time.perf_counter(), iter(loader)
+    batches = [next(it) for _ in range(args.warmup + args.iters)]
+    fetch = (time.perf_counter() - start) / len(batches)
 
     for data in batches[:args.warmup]:
         model.train_step(data, optim)
