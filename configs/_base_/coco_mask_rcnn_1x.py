@@ -1,4 +1,4 @@
-"""The paper's COCO recipe (RKAN_SPEC §4): Mask R-CNN + FPN, 1x schedule.
+"""The paper's COCO recipe (docs/spec.md §4): Mask R-CNN + FPN, 1x schedule.
 
 Every model config inherits this file and changes only ``model.backbone``
 (type, depth/options and the ImageNet checkpoint its ``init_cfg`` loads).

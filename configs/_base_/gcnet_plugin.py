@@ -1,6 +1,6 @@
 """GCNet as the RKAN paper uses it: mmcv's ``ContextBlock`` as an mmdet plugin.
 
-RKAN_FAMILIES §4: a global-context block with bottleneck ratio 1/4 after
+docs/families.md §4: a global-context block with bottleneck ratio 1/4 after
 conv3 (the last norm, before the identity add) of every bottleneck in
 stages 2-4, none in stage 1 (mmdet's ``configs/gcnet`` "r4" setting).
 

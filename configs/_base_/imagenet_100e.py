@@ -1,4 +1,4 @@
-"""ImageNet-1k classification recipe of the RKAN paper (RKAN_SPEC §4), written once.
+"""ImageNet-1k classification recipe of the RKAN paper (docs/spec.md §4), written once.
 
 Every config under ``configs/imagenet/`` inherits this file and changes only
 the backbone. Inherited from mmpretrain: the ImageNet dataset/evaluator

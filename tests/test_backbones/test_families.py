@@ -21,9 +21,9 @@ def block_params(c_in: int, c_out: int) -> int:
 
 
 R50_WIDTH = block_params(1024, 2048)
-assert R50_WIDTH == 1_578_083  # RKAN_SPEC §3
-REGNETX_32GF = block_params(432, 1008)    # RKAN_FAMILIES §5: widths 96, 192, 432, 1008
-DENSENET_169 = block_params(640, 1664)    # RKAN_FAMILIES §3
+assert R50_WIDTH == 1_578_083  # docs/spec.md §3
+REGNETX_32GF = block_params(432, 1008)    # docs/families.md §5: widths 96, 192, 432, 1008
+DENSENET_169 = block_params(640, 1664)    # docs/families.md §3
 CONVNEXT_TINY = block_params(384, 768)    # downsample_layers[3] input -> stages[3] output
 
 # id: (plain backbone config, RKAN config, parameters the RKAN block adds)

@@ -1,4 +1,4 @@
-"""Parameter counts of RKAN_SPEC §3, exactly."""
+"""Parameter counts of docs/spec.md §3, exactly."""
 import pytest
 from mmdet.models.backbones import ResNet
 

@@ -33,7 +33,7 @@ def profiled(model: torch.nn.Module) -> int:
 
 
 def test_ela_configs_build_the_papers_models() -> None:
-    """RKAN_FAMILIES §5: 26.40M and 27.98M by the paper's profiler count."""
+    """docs/families.md §5: 26.40M and 27.98M by the paper's profiler count."""
     ela = build(IMAGENET / 'ela-l50_8xb32_in1k.py')
     rkan = build(IMAGENET / 'rkan-ela-l50_8xb32_in1k.py')
     assert type(ela.backbone).__name__ == 'ResNet' and not hasattr(ela.backbone, 'rkan_layers')

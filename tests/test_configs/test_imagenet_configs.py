@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGENET_CONFIGS = sorted((ROOT / 'configs' / 'imagenet').glob('*.py'))
 DEMO_CONFIG = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
 ALL_CONFIGS = IMAGENET_CONFIGS + [DEMO_CONFIG]
-RKAN_STAGE4_PARAMS = 1_578_083  # RKAN_SPEC §3, ResNet-50 defaults
+RKAN_STAGE4_PARAMS = 1_578_083  # docs/spec.md §3, ResNet-50 defaults
 # config: (backbone type, depth or arch, inv_factor)
 EXPECTED_BACKBONES = {
     'resnet50_8xb32_in1k': ('mmpretrain.ResNet', 50, None),
@@ -104,7 +104,7 @@ def test_backbone_choice(name: str) -> None:
 
 
 def test_recipe_values() -> None:
-    """RKAN_SPEC §4 ImageNet: 100 epochs, SGD wd 1e-4, RandAugment, CutMix/MixUp, 224."""
+    """docs/spec.md §4 ImageNet: 100 epochs, SGD wd 1e-4, RandAugment, CutMix/MixUp, 224."""
     cfg = load(ROOT / 'configs' / 'imagenet' / 'rkanet50_8xb32_in1k.py')
     optimizer = cfg.optim_wrapper.optimizer
     assert (optimizer.type, optimizer.lr, optimizer.momentum, optimizer.weight_decay) \
@@ -159,7 +159,7 @@ def test_batch_augments_built_with_probabilities() -> None:
 
 
 def test_paper_parameter_counts() -> None:
-    """RKAN_SPEC §3: 1000-class classifiers, in millions."""
+    """docs/spec.md §3: 1000-class classifiers, in millions."""
     assert round(num_params('resnet50_8xb32_in1k') / 1e6, 2) == 25.56
     assert round(num_params('rkanet50_8xb32_in1k') / 1e6, 2) == 27.14
     assert round(num_params('rkanet50-2xl_8xb32_in1k') / 1e6, 2) == 31.86
@@ -176,7 +176,7 @@ def test_rkan_adds_exactly_the_block() -> None:
         == RKAN_STAGE4_PARAMS
     assert num_params('rkan-senet50_8xb32_in1k') - num_params('seresnet50_8xb32_in1k') \
         == RKAN_STAGE4_PARAMS
-    # DenseNet-169's last stage: 640 -> 320 -> 1664 (RKAN_FAMILIES §3)
+    # DenseNet-169's last stage: 640 -> 320 -> 1664 (docs/families.md §3)
     assert num_params('rkan-densenet169_8xb32_in1k') - num_params('densenet169_8xb32_in1k') \
         == 640 * 320 + 320 * 1664 + 2 * (320 + 1664) + 99
 

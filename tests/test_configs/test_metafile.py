@@ -20,7 +20,7 @@ import rkan_mmdet  # noqa: F401  (registers the RKAN backbones)
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(str(p.relative_to(ROOT)) for pattern in ('configs/*.py', 'configs/imagenet/*.py')
                  for p in ROOT.glob(pattern))
-# RKAN_SPEC.md §4: Mask R-CNN on COCO 2017 val (AP bbox, AP bbox 50, AP mask, AP mask 50)
+# docs/spec.md §4: Mask R-CNN on COCO 2017 val (AP bbox, AP bbox 50, AP mask, AP mask 50)
 PAPER = {
     'configs/mask_rcnn_rkanet50_2xl_1x_coco.py': (36.13, 54.30, 32.29, 51.38),
     'configs/mask_rcnn_rkanet50_1x_coco.py': (35.92, 54.21, 32.16, 51.20),

@@ -1,4 +1,4 @@
-"""The literal KAN conv of RKAN_SPEC §2, as the paper's code words it.
+"""The literal KAN conv of docs/spec.md §2, as the paper's code words it.
 
 It unfolds every 3x3 window (zero padding in input space), applies the nine
 per-tap functions ``f_k`` to the nine values, and sums. Every basis is
@@ -65,7 +65,7 @@ def rational_fn(u: Tensor, p: Tensor, q: Tensor) -> Tensor:
 
 def tap_function(conv, k: int, u: Tensor, alpha: float = 0.5, beta: float = 0.5,
                  spline_order: int = 3) -> Tensor:
-    """f_k(u) of RKAN_SPEC §2, literally (rbf's scalar bias excluded).
+    """f_k(u) of docs/spec.md §2, literally (rbf's scalar bias excluded).
 
     ``alpha``, ``beta`` and ``spline_order`` are the constructor arguments the
     parameters' shapes do not reveal.

@@ -1,4 +1,4 @@
-"""Literal implementations of RKAN_FAMILIES §4's formulas, for the tests.
+"""Literal implementations of docs/families.md §4's formulas, for the tests.
 
 Written from the formulas, in loops over taps, groups and channels, without
 the modules' code paths (no Conv1d/Conv2d/GroupNorm layers, no chunk/view

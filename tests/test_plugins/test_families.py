@@ -1,7 +1,7 @@
 """The plugins on every RKAN ResNet-family class that takes mmdet's ``plugins``:
 RKANResNetV1d, RKANRes2Net, RKANResNeSt, RKANRegNet (RKANResNet and
 RKANResNeXt: test_param_counts.py). ELA sits after conv3 of every block,
-RKAN adds exactly its block (RKAN_FAMILIES §5), and a zero-initialised RKAN
+RKAN adds exactly its block (docs/families.md §5), and a zero-initialised RKAN
 block leaves the ELA backbone's function exactly unchanged."""
 
 import pytest
@@ -12,7 +12,7 @@ from rkan_mmdet.models import RKANRegNet, RKANRes2Net, RKANResNeSt, RKANResNetV1
 from tools.analysis.param_count import all_params
 
 ELA = [dict(cfg=dict(type='ELA'), position='after_conv3')]
-# RKAN_FAMILIES §5: 1,578,083 for every ResNet-50-width last stage; RegNetX-3.2GF's
+# docs/families.md §5: 1,578,083 for every ResNet-50-width last stage; RegNetX-3.2GF's
 # 432 -> 216 -> 1008 block: 1x1 convs 432*216 + 216*1008, BNs 2*216 + 2*1008, KAN 54 + 45
 REGNET_RKAN = 432 * 216 + 216 * 1008 + 2 * 216 + 2 * 1008 + 54 + 45
 FAMILIES = {
@@ -43,7 +43,7 @@ def test_ela_on_family(family: str) -> None:
     blocks = [b for name in plain.res_layers for b in getattr(plain, name)]
     assert all(b.after_conv3_plugin_names == ['ela'] for b in blocks)
     widths = [b.conv3.out_channels for b in blocks]
-    # ELA: Conv1d C*8*7 + GroupNorm 2C per block (RKAN_FAMILIES §4)
+    # ELA: Conv1d C*8*7 + GroupNorm 2C per block (docs/families.md §4)
     assert sum(all_params(b.ela) for b in blocks) == sum(58 * c for c in widths)
     assert all_params(rkan) - all_params(plain) == rkan_added
 

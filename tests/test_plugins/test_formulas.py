@@ -1,4 +1,4 @@
-"""Each plugin against the literal formula of RKAN_FAMILIES §4 (reference.py):
+"""Each plugin against the literal formula of docs/families.md §4 (reference.py):
 forward and gradients (input and every parameter) on odd-sized random input,
 to 1e-5 in float32."""
 from typing import Callable, Dict
@@ -52,7 +52,7 @@ def test_eca(channels: int, kernel: int) -> None:
 
 
 def test_eca_kernel_from_channels() -> None:
-    """RKAN_FAMILIES §4: 5 for C = 256, 512, 1024 and 7 for 2048."""
+    """docs/families.md §4: 5 for C = 256, 512, 1024 and 7 for 2048."""
     assert [eca_kernel_size(c) for c in (256, 512, 1024, 2048)] == [5, 5, 5, 7]
     assert [eca_kernel_size(c) for c in (1, 2, 8, 64)] == [1, 1, 3, 3]
     assert ECA(64, kernel_size=9).conv.weight.shape == (1, 1, 9)

@@ -3,12 +3,12 @@
 Where the numbers come from:
 
 * ResNet-50 (mmdet, no fc): 23,508,032 = torchvision's resnet50 (25,557,032)
-  minus its fc (2048 * 1000 + 1000); RKAN adds 1,578,083 (RKAN_SPEC §3).
+  minus its fc (2048 * 1000 + 1000); RKAN adds 1,578,083 (docs/spec.md §3).
 * The bottleneck widths C (after conv3) of ResNet-50 and ResNeXt-50:
   256 x 3, 512 x 4, 1024 x 6, 2048 x 3 (``WIDTHS``). Each plugin's count per
-  bottleneck is its formula in RKAN_FAMILIES §4, written in ``PER_BLOCK``;
+  bottleneck is its formula in docs/families.md §4, written in ``PER_BLOCK``;
   the literal totals are that sum, worked out by hand.
-* "profiler": the RKAN paper's count (RKAN_FAMILIES §5): no GroupNorm, no
+* "profiler": the RKAN paper's count (docs/families.md §5): no GroupNorm, no
   custom ``nn.Parameter`` (SA's cw/cb/sw/sb, the KAN convs' 99 weights).
 """
 from typing import Callable, Dict, Tuple
@@ -25,7 +25,7 @@ WIDTHS = [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
 RESNET50 = 23_508_032
 RESNEXT50 = 22_979_904  # torchvision resnext50_32x4d (25,028,904) minus its fc
 RKAN = 1_578_083
-KAN_CUSTOM = 54 + 45     # the two Chebyshev KAN convs' own weights (RKAN_SPEC §3)
+KAN_CUSTOM = 54 + 45     # the two Chebyshev KAN convs' own weights (docs/spec.md §3)
 
 # plugin -> (per-bottleneck count for width C: all, profiler)
 PER_BLOCK: Dict[str, Tuple[Callable[[int], int], Callable[[int], int]]] = {
@@ -90,7 +90,7 @@ def test_resnext50_and_rkan_resnext50(type_name: str) -> None:
 
 
 def test_paper_imagenet_sizes_for_ela() -> None:
-    """RKAN_FAMILIES §5: the paper's table says 26.40M (ELA-L-50) and 27.98M
+    """docs/families.md §5: the paper's table says 26.40M (ELA-L-50) and 27.98M
     (RKAN-ELA-L-50) by its profiler; sum(p.numel()) gives 0.03M more."""
     fc = 2048 * 1000 + 1000
     plain, rkan = with_plugin(ResNet, 'ELA'), with_plugin(RKANResNet, 'ELA')

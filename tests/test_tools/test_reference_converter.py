@@ -1,11 +1,11 @@
 """tools/model_converters/rkan_reference_to_mmdet.py: the paper code's checkpoints -> rkan_mmdet.
 
-Reference-layout state dicts are built here from the shapes of RKAN_FAMILIES §6:
+Reference-layout state dicts are built here from the shapes of docs/families.md §6:
 a torchvision trunk (random weights and BN statistics) under its prefix, plus the
 RKAN modules of all four stages, of which only the enabled stages' BNs tracked
 batches. Each is converted by the tool in-process and then checked against
 things written here from the reference tensors alone: the per-tap formulas of
-RKAN_SPEC §2 and a literal forward (torchvision's model, the RKAN block by the
+docs/spec.md §2 and a literal forward (torchvision's model, the RKAN block by the
 unfold reference of tests/test_layers/reference.py, added to the stage output).
 """
 import copy
@@ -29,7 +29,7 @@ import rkan_mmdet  # noqa: E402,F401  (registers the backbones)
 from tests.test_layers.reference import POLYS, reference_kan_conv  # noqa: E402
 from tools.model_converters.rkan_reference_to_mmdet import main  # noqa: E402
 
-#: (C_in, C_out, KAN stride) of each stage (RKAN_FAMILIES §1, §3).
+#: (C_in, C_out, KAN stride) of each stage (docs/families.md §1, §3).
 RESNET50 = [(64, 256, 1), (256, 512, 2), (512, 1024, 2), (1024, 2048, 2)]
 RESNET18 = [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)]
 DENSENET169 = [(64, 128, 2), (128, 256, 2), (256, 640, 2), (640, 1664, 1)]
@@ -80,7 +80,7 @@ def knot_rows(grid: int, order: int) -> Tensor:
 
 def kan_conv(kind: str, size: Optional[int], order: Optional[int],
              g: torch.Generator) -> Dict[str, Tensor]:
-    """One reference KAN conv (RKAN_FAMILIES §6), random values."""
+    """One reference KAN conv (docs/families.md §6), random values."""
     if kind in POLYS:
         return {'base_linear.weight': torch.randn(1, 9, generator=g) * 0.5,
                 'polynomial_weight': torch.randn(1, 9, order + 1, generator=g) * 0.3,
@@ -130,7 +130,7 @@ def bspline(u: Tensor, knots: Tensor, order: int) -> Tensor:
 
 
 def literal_taps(p: Dict[str, Tensor], kind: str, u: Tensor) -> Tensor:
-    """``f_k(u)`` of RKAN_SPEC §2 from the reference tensors, float64: (N,) -> (N, 9)."""
+    """``f_k(u)`` of docs/spec.md §2 from the reference tensors, float64: (N,) -> (N, 9)."""
     p = {k: v.double() for k, v in p.items()}
     taps = []
     for k in range(9):
@@ -158,7 +158,7 @@ def kan_params(ref: Dict[str, Tensor], name: str) -> Dict[str, Tensor]:
 
 def unfold_conv(ref: Dict[str, Tensor], name: str, kind: str, x: Tensor, stride: int) -> Tensor:
     """The reference KAN conv via tests/test_layers/reference.py's unfold, fed with the
-    reference tensors under the documented meaning (RKAN_FAMILIES §6)."""
+    reference tensors under the documented meaning (docs/families.md §6)."""
     p = kan_params(ref, name)
     conv = SimpleNamespace(kan_type=kind, stride=stride, dilation=1)
     hparams = {}
@@ -183,7 +183,7 @@ def batch_norm(ref: Dict[str, Tensor], name: str, x: Tensor) -> Tensor:
 
 def literal_block(ref: Dict[str, Tensor], i: int, kind: str, stride: int, last: bool,
                   x: Tensor) -> Tensor:
-    """RKAN_SPEC §1's residual r of stage i, from the reference tensors."""
+    """docs/spec.md §1's residual r of stage i, from the reference tensors."""
     r = F.silu(F.conv2d(x, ref[f'conv_reduce.{i}.weight']))
     r = batch_norm(ref, f'kan_bn.{i}', unfold_conv(ref, f'kan_conv1.{i}', kind, r, stride))
     r = F.silu(F.conv2d(r, ref[f'conv_expand.{i}.weight']))
@@ -284,7 +284,7 @@ def test_resnet50_meta(resnet50: SimpleNamespace) -> None:
 
 
 def test_resnet50_tap_functions(resnet50: SimpleNamespace) -> None:
-    """Every per-tap f_k of both converted KAN convs equals RKAN_SPEC §2's formula
+    """Every per-tap f_k of both converted KAN convs equals docs/spec.md §2's formula
     evaluated with the reference tensors, to 1e-6 (float64)."""
     u = torch.linspace(-2.5, 2.5, 1001, dtype=torch.float64)
     block = resnet50.model.backbone.rkan_layers.layer4
@@ -320,7 +320,7 @@ def test_resnet50_logits_equal_literal_forward(resnet50: SimpleNamespace,
 # ------------------------------------------------------------------ other families
 @pytest.mark.parametrize('family', ['densenet169', 'regnetx_800mf'])
 def test_other_family_logits(family: str, tmp_path: Path) -> None:
-    """DenseNet-169 (r added after norm5, before the ReLU; RKAN_FAMILIES §3) and RegNetX
+    """DenseNet-169 (r added after norm5, before the ReLU; docs/families.md §3) and RegNetX
     (torchvision names remapped): strict load, and logits of a literal forward."""
     torch.manual_seed(0)
     if family == 'densenet169':

@@ -24,7 +24,7 @@ Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
 attention module into every bottleneck of each model's backbone (GC: the
 paper's stages 2-4, ``configs/_base_/gcnet_plugin.py``).
 
-Parameters are printed twice where the counts differ (RKAN_FAMILIES §5):
+Parameters are printed twice where the counts differ (docs/families.md §5):
 ``params M`` is ``sum(p.numel())``; ``profiler M`` is the RKAN paper's
 profiler count, which skips GroupNorm, custom parameters (``nn.Parameter``) and
 modules that do not run (``param_count.py``). ``--params-only`` prints the

@@ -1,6 +1,6 @@
 """Two parameter counts: every parameter, and the RKAN paper's profiler count.
 
-RKAN_FAMILIES §5. ``sum(p.numel())`` counts every parameter of a model. The
+docs/families.md §5. ``sum(p.numel())`` counts every parameter of a model. The
 paper's tables come from a profiler (thop style) that only counts the
 parameters of torch's standard parametrised layers *that run in a forward
 pass*, so it skips:

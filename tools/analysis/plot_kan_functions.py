@@ -1,6 +1,6 @@
 """Plot the 9 learned per-tap functions f_k(u) of every KANConv2d in a model.
 
-Why: a KAN conv is 9 learned 1-D functions (RKAN_SPEC §2), one per 3x3 tap,
+Why: a KAN conv is 9 learned 1-D functions (docs/spec.md §2), one per 3x3 tap,
 shared by all channels; drawing them over the inputs the conv really sees
 shows what the RKAN block has learned (or, without a checkpoint, its seeded
 initial state).

@@ -3,7 +3,7 @@
 :func:`load_state_dict` turns IN into a flat ``{str: Tensor}`` dict (through the
 package's safe loading; a ``{'state_dict': ...}`` wrapper and a ``module.``
 prefix on every key are accepted). :func:`split_layout` finds the family from
-the first key with a known trunk prefix (RKAN_FAMILIES §6) and reads every key
+the first key with a known trunk prefix (docs/families.md §6) and reads every key
 in file order: each must be a trunk key of that family
 (:meth:`~.reference_trunks.Trunk.target`) or an RKAN module
 (:meth:`~.reference_rkan.ReferenceRKAN.add`); the first that is neither is
@@ -83,7 +83,7 @@ def split_layout(state: Dict[str, Tensor]) -> Tuple[Trunk, Dict[str, Tensor], Di
             mapped[target], sources[target] = tensor, key
         elif not (head != family and ref.add(key, tensor)):
             what = (f'a torchvision {family} name' if head == family else
-                    f'{family}.<torchvision name> or an RKAN module of RKAN_FAMILIES §6')
+                    f'{family}.<torchvision name> or an RKAN module of docs/families.md §6')
             raise LayoutError(f'key {key} does not fit the {family} layout of the paper\'s code '
                               f'(expected {what})')
     if ref.num_stages == 0:

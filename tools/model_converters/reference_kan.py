@@ -1,7 +1,7 @@
 r"""One KAN conv of the paper code's checkpoints -> the parameters of rkan_mmdet's ``KANConv2d``.
 
-RKAN_FAMILIES §6 gives the reference names of one channel-shared KAN conv
-(``kan_conv{1,2}.<i>.convs.0.conv.*``); RKAN_SPEC §2 gives the per-tap
+docs/families.md §6 gives the reference names of one channel-shared KAN conv
+(``kan_conv{1,2}.<i>.convs.0.conv.*``); docs/spec.md §2 gives the per-tap
 functions both codes compute. Each layout maps so that every ``f_k`` is unchanged:
 
 =============  ========================================  =======================================

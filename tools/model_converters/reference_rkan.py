@@ -1,6 +1,6 @@
 """The RKAN modules of the paper code's checkpoints -> rkan_mmdet's ``RKANBlock`` per stage.
 
-RKAN_FAMILIES §6: the reference keeps module lists indexed by stage ``i``, all
+docs/families.md §6: the reference keeps module lists indexed by stage ``i``, all
 of them instantiated whether the stage is on or not. For an enabled stage
 (block key ``K``, e.g. ``layer4``; keys relative to the backbone):
 
@@ -20,7 +20,7 @@ reference                              ours (``rkan_layers.K.``)
 =====================================  =========================================
 
 Everything else (the stages that are off, the other mechanisms' modules, the
-second KAN conv of non-last stages, which RKAN_SPEC §1 never runs) is dropped.
+second KAN conv of non-last stages, which docs/spec.md §1 never runs) is dropped.
 
 Which stages ran: a BN that never saw a training batch has
 ``num_batches_tracked == 0`` and its running statistics still at 0 / 1. A stage

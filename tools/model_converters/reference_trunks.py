@@ -1,6 +1,6 @@
 """The trunks of the paper code's classifiers: their keys, and the rkan_mmdet backbone they become.
 
-RKAN_FAMILIES §6: a classifier trained with the paper's code keeps a torchvision
+docs/families.md §6: a classifier trained with the paper's code keeps a torchvision
 trunk under one prefix (``resnet.conv1.weight``, ..., ``resnet.fc.weight``). A
 :class:`Trunk` is built from those tensors (prefix removed) and gives
 

@@ -5,7 +5,7 @@
         [--kan-type T] [--stages S [S ...]] [--mechanism M] [--backbone-only]
 
 IN is what the paper's code saves, ``torch.save(model.state_dict())``; its layout
-is RKAN_FAMILIES §6. It is read weights-only (``rkan_mmdet.utils.safe_torch_load``).
+is docs/families.md §6. It is read weights-only (``rkan_mmdet.utils.safe_torch_load``).
 OUT is ``dict(state_dict=..., meta=...)``: ``backbone.*`` and ``head.fc.*``, which
 load strictly into the matching ``configs/imagenet`` classifier (the tool builds
 that model and loads OUT into it before writing), or with ``--backbone-only``
@@ -54,7 +54,7 @@ FAMILIES = """supported families (key prefix in IN -> rkan_mmdet backbone):
 not supported: ResNet-D (keys without a prefix), SENet and the attention variants,
 PyramidNet, RegNetY, RegNetX-400MF/16GF/32GF; detection checkpoints of the paper's code (convert its classifier).
 KAN types: chebyshev, legendre, jacobi (alpha = beta = 0.5), hermite, rbf, b_spline;
-rbf grids and b-spline knots must equal rkan_mmdet's (RKAN_SPEC §2), they are never remapped."""
+rbf grids and b-spline knots must equal rkan_mmdet's (docs/spec.md §2), they are never remapped."""
 
 
 class OneLineParser(argparse.ArgumentParser):

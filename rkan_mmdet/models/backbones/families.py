@@ -3,7 +3,7 @@
 Each class is its parent (mmdet's or mmpretrain's, every argument with its
 meaning and default) plus the RKAN arguments of :class:`~.rkan_mixin.RKANMixin`
 with the paper's defaults: RKAN on the last stage, reduce factor 2, Chebyshev
-KAN of degrees 3 and 2, addition. Where each attaches: RKAN_FAMILIES.md §2-§3.
+KAN of degrees 3 and 2, addition. Where each attaches: docs/families.md §2-§3.
 
 Example:
     >>> backbone = dict(type='RKANResNet', depth=50)                # RKANet-50

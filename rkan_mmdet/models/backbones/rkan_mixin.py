@@ -57,7 +57,7 @@ def loads_checkpoint(init_cfg) -> bool:
 
 
 class RKANMixin:
-    """Adds RKAN (RKAN_SPEC §1) to a backbone class; see the module docstring.
+    """Adds RKAN (docs/spec.md §1) to a backbone class; see the module docstring.
 
     Args, besides the backbone's own:
         rkan_mechanisms: per stage, None or one of ``addition``, ``gating``,

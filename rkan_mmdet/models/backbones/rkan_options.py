@@ -1,4 +1,4 @@
-"""The RKAN arguments of every RKAN backbone, checked once (RKAN_SPEC §1).
+"""The RKAN arguments of every RKAN backbone, checked once (docs/spec.md §1).
 
 Every bad value ends in a ``ValueError`` whose one line names the argument and
 the value, before the backbone is built: ``tools/train.py`` prints it as

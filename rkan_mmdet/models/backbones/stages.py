@@ -1,4 +1,4 @@
-"""Where a backbone's stages are, and what they do to a tensor (RKAN_FAMILIES.md §1-§3).
+"""Where a backbone's stages are, and what they do to a tensor (docs/families.md §1-§3).
 
 RKAN runs beside a *stage*: ``x`` is the tensor that enters the stage's
 **entry** module and ``y`` the tensor that leaves its **exit** module (often

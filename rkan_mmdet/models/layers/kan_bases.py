@@ -1,6 +1,6 @@
 r"""KAN bases: the pointwise features one KAN type expands a value into.
 
-Every KAN type of RKAN_SPEC §2 writes its per-tap function as a linear
+Every KAN type of docs/spec.md §2 writes its per-tap function as a linear
 combination of a few pointwise features of the input value ``u``:
 
 .. math::  f_k(u) = a_k u + \sum_f c_{k,f}\, \psi_f(u)  \quad (+\, b)

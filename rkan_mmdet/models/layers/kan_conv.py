@@ -1,7 +1,7 @@
 r"""KANConv2d: RKAN's channel-shared depthwise 3x3 KAN convolution, without unfold.
 
 For input ``x`` (B, C, H, W), every channel and output position sums the 9
-per-tap functions of its zero-padded 3x3 window ``u_0..u_8`` (RKAN_SPEC §2):
+per-tap functions of its zero-padded 3x3 window ``u_0..u_8`` (docs/spec.md §2):
 
 .. math::  y = \sum_{k=0}^{8} f_k(u_k),\qquad
            f_k(u) = a_k u + \sum_f c_{k,f}\,\psi_f(u)\;(+\,b)

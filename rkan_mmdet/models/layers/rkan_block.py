@@ -1,6 +1,6 @@
 r"""The RKAN block: a KAN residual path from a stage's input to its output.
 
-RKAN_SPEC §1. For stage input ``x`` (B, C_in, H, W) and stage output ``y``
+docs/spec.md §1. For stage input ``x`` (B, C_in, H, W) and stage output ``y``
 (B, C_out, H', W'):
 
 .. code-block:: text

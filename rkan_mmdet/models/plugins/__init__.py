@@ -1,4 +1,4 @@
-"""Attention plugins for mmdet's ResNet family (RKAN_FAMILIES §4).
+"""Attention plugins for mmdet's ResNet family (docs/families.md §4).
 
 Registered in MMEngine's root ``MODELS``, so mmdet's plugin builder finds
 them from any scope; put one after conv3 of every bottleneck with::

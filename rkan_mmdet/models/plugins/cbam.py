@@ -1,6 +1,6 @@
 r"""CBAM: convolutional block attention module (Woo et al., ECCV 2018).
 
-RKAN_FAMILIES §4: channel attention, then spatial attention. For ``x`` (B, C, H, W):
+docs/families.md §4: channel attention, then spatial attention. For ``x`` (B, C, H, W):
 
 .. code-block:: text
 

@@ -1,6 +1,6 @@
 r"""ECA: efficient channel attention (Wang et al., ECA-Net, CVPR 2020).
 
-RKAN_FAMILIES §4. For ``x`` (B, C, H, W):
+docs/families.md §4. For ``x`` (B, C, H, W):
 
 .. code-block:: text
 

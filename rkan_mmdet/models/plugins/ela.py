@@ -1,6 +1,6 @@
 r"""ELA: efficient local attention (Xu and Wan, 2024), the RKAN paper's ELA-L.
 
-RKAN_FAMILIES §4. For ``x`` (B, C, H, W):
+docs/families.md §4. For ``x`` (B, C, H, W):
 
 .. code-block:: text
 
@@ -14,7 +14,7 @@ RKAN_FAMILIES §4. For ``x`` (B, C, H, W):
 
 ELA-L defaults: k = 7, g = C / 8, 16 norm groups. Parameters:
 C (C/g) k (conv) + 2C (GN) = 58 C with the defaults; a profiler that skips
-GroupNorm (the RKAN paper's count, RKAN_FAMILIES §5) sees only the 56 C.
+GroupNorm (the RKAN paper's count, docs/families.md §5) sees only the 56 C.
 """
 from typing import Optional
 

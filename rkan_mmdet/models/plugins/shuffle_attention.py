@@ -1,6 +1,6 @@
 r"""SA: shuffle attention (Zhang and Yang, ICASSP 2021).
 
-RKAN_FAMILIES §4. For ``x`` (B, C, H, W) and G groups, with c = C / (2G):
+docs/families.md §4. For ``x`` (B, C, H, W) and G groups, with c = C / (2G):
 
 .. code-block:: text
 

@@ -1,6 +1,6 @@
 r"""SimAM: a parameter-free attention module (Yang et al., ICML 2021).
 
-RKAN_FAMILIES §4. For ``x`` (B, C, H, W), per sample and channel:
+docs/families.md §4. For ``x`` (B, C, H, W), per sample and channel:
 
 .. code-block:: text
 
