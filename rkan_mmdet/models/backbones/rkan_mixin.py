@@ -68,6 +68,8 @@ class RKANMixin:
         kan_orders: degree (or B-spline order) of the first / second KAN conv.
         kan_grids: grid sizes of the first / second KAN conv.
         rkan_shortcut: add a 1x1 conv + norm shortcut inside the block.
+        rkan_se_bias: give the ``se`` mechanism's 1x1 convs biases (the SE of
+            the paper code's ResNeXt and Wide ResNet files; default False).
         rkan_norm_cfg: the blocks' norm (default: the backbone's ``norm_cfg``,
             BN without one), always built with ``requires_grad=True``.
         rkan_norm_eval: let the backbone's ``norm_eval`` put the blocks' norms
@@ -87,13 +89,14 @@ class RKANMixin:
                  kan_orders: Tuple[int, int] = (3, 2),
                  kan_grids: Tuple[int, int] = (3, 2),
                  rkan_shortcut: bool = False,
+                 rkan_se_bias: bool = False,
                  rkan_norm_cfg: Optional[dict] = None,
                  rkan_norm_eval: bool = False,
                  rkan_zero_init: Optional[bool] = None,
                  **kwargs) -> None:
         options = RKANOptions.check(rkan_mechanisms, reduce_factor, inv_factor, kan_type,
                                     kan_orders, kan_grids, rkan_shortcut, rkan_norm_cfg,
-                                    rkan_norm_eval, rkan_zero_init)
+                                    rkan_norm_eval, rkan_zero_init, rkan_se_bias)
         super().__init__(*args, **kwargs)
         stages = find_stages(self)
         mechanisms, factors = options.per_stage(len(stages))
@@ -118,7 +121,8 @@ class RKANMixin:
                 dilation=dilations[i] if isinstance(dilations, (list, tuple)) else 1,
                 last_stage=i == len(stages) - 1, kan_type=options.kan_type,
                 kan_orders=options.kan_orders, kan_grids=options.kan_grids,
-                mechanism=mechanisms[i], shortcut=options.shortcut, norm_cfg=norm_cfg,
+                mechanism=mechanisms[i], se_bias=options.se_bias,
+                shortcut=options.shortcut, norm_cfg=norm_cfg,
                 zero_init=bool(self.rkan_zero_init))
             self.rkan_layers[stages[i].key] = block
             StageTap(stages[i], block, with_cp=bool(getattr(self, 'with_cp', False)))

@@ -51,6 +51,7 @@ class RKANOptions:
     kan_orders: Tuple[int, int]
     kan_grids: Tuple[int, int]
     shortcut: bool
+    se_bias: bool
     norm_cfg: Optional[dict]
     norm_eval: bool
     zero_init: Optional[bool]
@@ -58,7 +59,7 @@ class RKANOptions:
     @classmethod
     def check(cls, rkan_mechanisms, reduce_factor, inv_factor, kan_type, kan_orders,
               kan_grids, rkan_shortcut, rkan_norm_cfg, rkan_norm_eval,
-              rkan_zero_init) -> 'RKANOptions':
+              rkan_zero_init, rkan_se_bias: bool = False) -> 'RKANOptions':
         if not isinstance(rkan_mechanisms, (list, tuple)):
             raise ValueError('rkan_mechanisms must be a list with one entry per stage, '
                              f'got {_describe(rkan_mechanisms)}')
@@ -80,7 +81,8 @@ class RKANOptions:
                   for v in _sequence('kan_orders', kan_orders, 'KAN conv', 2)]
         grids = [_positive_int('kan_grids', v)
                  for v in _sequence('kan_grids', kan_grids, 'KAN conv', 2)]
-        for name, value in (('rkan_shortcut', rkan_shortcut), ('rkan_norm_eval', rkan_norm_eval)):
+        for name, value in (('rkan_shortcut', rkan_shortcut), ('rkan_norm_eval', rkan_norm_eval),
+                            ('rkan_se_bias', rkan_se_bias)):
             if not isinstance(value, bool):
                 raise ValueError(f'{name} must be True or False, got {_describe(value)}')
         if rkan_zero_init is not None and not isinstance(rkan_zero_init, bool):
@@ -91,7 +93,7 @@ class RKANOptions:
             raise ValueError(f'rkan_norm_cfg must be a norm config dict with a type, '
                              f'got {_describe(rkan_norm_cfg)}')
         return cls(list(rkan_mechanisms), reduce_factor, inv_factor, kan_type,
-                   tuple(orders), tuple(grids), rkan_shortcut, rkan_norm_cfg,
+                   tuple(orders), tuple(grids), rkan_shortcut, rkan_se_bias, rkan_norm_cfg,
                    rkan_norm_eval, rkan_zero_init)
 
     def per_stage(self, num_stages: int) -> Tuple[List[Optional[str]], List[int]]:

@@ -53,13 +53,18 @@ class Gating(nn.Module):
 
 
 class SqueezeExcite(nn.Module):
-    """``y + r * SE(r)``; SE = GAP, 1x1 (C -> C/16), ReLU, 1x1 (C/16 -> C), sigmoid."""
+    """``y + r * SE(r)``; SE = GAP, 1x1 (C -> C/16), ReLU, 1x1 (C/16 -> C), sigmoid.
 
-    def __init__(self, channels: int, ratio: int = 16) -> None:
+    ``bias=True`` gives both 1x1 convs a bias, as the SE of the paper code's
+    ResNeXt and Wide ResNet files has (docs/families.md §6); its other files,
+    and the default here, have none.
+    """
+
+    def __init__(self, channels: int, ratio: int = 16, bias: bool = False) -> None:
         super().__init__()
         squeezed = max(channels // ratio, 1)
-        self.squeeze = conv1x1(channels, squeezed)
-        self.excite = conv1x1(squeezed, channels)
+        self.squeeze = conv1x1(channels, squeezed, bias=bias)
+        self.excite = conv1x1(squeezed, channels, bias=bias)
 
     def forward(self, y: Tensor, r: Tensor) -> Tensor:
         w = r.mean((2, 3), keepdim=True)
@@ -67,13 +72,14 @@ class SqueezeExcite(nn.Module):
         return y + r * w
 
 
-def build_mechanism(name: str, channels: int) -> nn.Module:
+def build_mechanism(name: str, channels: int, se_bias: bool = False) -> nn.Module:
+    """The mechanism ``name``; ``se_bias`` gives the SE convs biases."""
     if name == 'addition':
         return Addition()
     if name == 'gating':
         return Gating(channels)
     if name == 'se':
-        return SqueezeExcite(channels)
+        return SqueezeExcite(channels, bias=se_bias)
     raise ValueError(f'unknown RKAN mechanism {name!r}; expected one of {", ".join(MECHANISMS)}')
 
 
@@ -93,6 +99,7 @@ class RKANBlock(nn.Module):
         kan_grids: grid sizes of the first and second conv (rbf, rswaf,
             b_spline).
         mechanism: ``addition``, ``gating`` or ``se``.
+        se_bias: give the ``se`` mechanism's two 1x1 convs biases.
         shortcut: add ``BN(conv1x1(x))`` to the residual.
         norm_cfg: the backbone's norm (BN, SyncBN, GN, ...).
         zero_init: start ``out_norm``'s scale at 0, so that the block adds
@@ -131,7 +138,7 @@ class RKANBlock(nn.Module):
         self.shortcut = nn.Sequential(
             conv1x1(in_channels, out_channels, stride),
             build_norm_layer(norm_cfg, out_channels)[1]) if shortcut else None
-        self.mechanism = build_mechanism(mechanism, out_channels)
+        self.mechanism = build_mechanism(mechanism, out_channels, se_bias=se_bias)
         if zero_init:
             self.zero_init_residual()
 

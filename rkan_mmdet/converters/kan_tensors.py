@@ -34,7 +34,7 @@ from typing import Dict, Optional, Tuple
 from torch import Tensor
 
 from rkan_mmdet.models.layers.kan_conv import KANConv2d
-from tools.model_converters.reference_trunks import LayoutError
+from .errors import LayoutError
 
 TAPS = 9
 #: The reference parameter names of each layout.

@@ -24,21 +24,20 @@ DenseNet: ``features.conv0``/``norm0`` -> ``stem.0``/``stem.1``,
 import re
 from typing import Dict, List, Optional, Tuple, Type
 
-from mmdet.models.backbones import RegNet, ResNet, ResNeXt
-from mmpretrain.models.backbones import DenseNet
+from mmdet.models.backbones import RegNet, ResNet, ResNetV1d, ResNeXt
+from mmpretrain.models.backbones import DenseNet, SEResNet
 from mmpretrain.models.backbones import ResNet as PretrainResNet
 from torch import Tensor
+
+from .attention import ATTENTIONS, find_attention
+from .errors import LayoutError
 
 BN = r'(?:weight|bias|running_mean|running_var|num_batches_tracked)'
 
 
-class LayoutError(ValueError):
-    """The input does not have the layout of the paper's checkpoints (one line)."""
-
-
 def _need(tensors: Dict[str, Tensor], prefix: str, key: str) -> Tensor:
     if key not in tensors:
-        raise LayoutError(f'key {prefix}.{key} is missing')
+        raise LayoutError(f'key {prefix + "." if prefix else ""}{key} is missing')
     return tensors[key]
 
 
@@ -111,13 +110,60 @@ def _resnet_depth(trunk: Trunk, settings: Dict[int, tuple], family: str) -> int:
 
 
 class ResNetTrunk(Trunk):
-    """torchvision ResNet-18..152 -> ``RKANResNet(depth)``."""
+    """torchvision ResNet-18..152 -> ``RKANResNet(depth)``; with attention in its
+    blocks (:mod:`.attention`) the matching plugin or ``RKANSENet``."""
 
     prefix = 'resnet'
     rules = RESNET_RULES
 
+    def __init__(self, tensors: Dict[str, Tensor]) -> None:
+        self.attention = find_attention(list(tensors))
+        if self.attention is not None:
+            self.rules = RESNET_RULES + self.attention.target_rules()
+        super().__init__(tensors)
+
+    def set_attention(self, name: Optional[str]) -> None:
+        """The attention the caller settled on (one without tensors, e.g. SimAM)."""
+        self.attention = None if name is None else ATTENTIONS[name]
+
     def backbone(self) -> dict:
-        return dict(type='RKANResNet', depth=_resnet_depth(self, ResNet.arch_settings, 'ResNet'))
+        attention = self.attention
+        if attention is None:
+            return dict(type='RKANResNet',
+                        depth=_resnet_depth(self, ResNet.arch_settings, 'ResNet'))
+        settings = SEResNet.arch_settings if attention.name == 'se' else ResNet.arch_settings
+        depth = _resnet_depth(self, settings, f'{attention.name} ResNet')
+        if 'layer1.0.conv3.weight' not in self.tensors:
+            raise LayoutError(f'resnet: {attention.name} attention in basic blocks (ResNet-{depth}); '
+                              'mmdet\'s BasicBlock takes no plugins, so only the bottleneck '
+                              'depths (50, 101, 152) convert')
+        return dict(type='RKANResNet', depth=depth, **attention.backbone)
+
+
+class ResNetDTrunk(Trunk):
+    """The paper's ResNet-D (keys without a prefix) -> ``RKANResNetV1d(depth)``.
+
+    Its deep stem ``stem.{0,1,3,4,6}`` and ``bn1`` are mmdet's ``stem.{0,1,3,4,6,7}``;
+    its blocks and average-pool downsampling (``downsample.{0,1}`` without,
+    ``downsample.{1,2}`` after the pool) have mmdet's names. The pool is
+    ``AvgPool2d(2, 2)`` there and ``ceil_mode=True, count_include_pad=False`` in
+    mmdet: the same on even feature sizes.
+    """
+
+    prefix = ''
+    rules = [
+        (r'(stem\.[036]\.weight)', r'backbone.\1'),
+        (rf'(stem\.[14]\.{BN})', r'backbone.\1'),
+        (rf'bn1\.({BN})', r'backbone.stem.7.\1'),
+        (r'(layer[1-4]\.\d+\.conv[1-3]\.weight)', r'backbone.\1'),
+        (rf'(layer[1-4]\.\d+\.bn[1-3]\.{BN})', r'backbone.\1'),
+        (rf'(layer[1-4]\.\d+\.downsample\.\d\.(?:{BN}))', r'backbone.\1'),
+        (r'fc\.(weight|bias)', r'head.fc.\1'),
+    ]
+
+    def backbone(self) -> dict:
+        return dict(type='RKANResNetV1d',
+                    depth=_resnet_depth(self, ResNetV1d.arch_settings, 'ResNet-D'))
 
 
 class ResNeXtTrunk(Trunk):
@@ -153,9 +199,14 @@ class WideResNetTrunk(Trunk):
                                                base_channels=width, expansion=out // width))
 
 
+#: The RegNetX archs of the paper's code (its RegNet table: regnet_x_3_2gf, regnet_x_8gf).
+PAPER_REGNETX = ('regnetx_3.2gf', 'regnetx_8.0gf')
+
+
 class RegNetTrunk(Trunk):
     """torchvision RegNetX -> ``RKANRegNet(arch)``, the mmdet arch with the same stage
-    widths, blocks per stage and group width (RegNetY's SE keys fit no rule)."""
+    widths, blocks per stage and group width, among those the paper's code builds
+    (RegNetY's SE keys fit no rule)."""
 
     prefix = 'regnet'
     rules = [
@@ -191,11 +242,13 @@ class RegNetTrunk(Trunk):
                   for s in range(1, len(blocks) + 1)]
         group_w = [self.need(f'trunk_output.block{s}.block{s}-0.f.b.0.weight').shape[1]
                    for s in range(1, len(blocks) + 1)]
-        for name, arch in RegNet.arch_settings.items():
-            if [list(v) for v in self.arch_shape(arch)] == [widths, blocks, group_w]:
+        for name in PAPER_REGNETX:
+            if [list(v) for v in self.arch_shape(RegNet.arch_settings[name])] == \
+                    [widths, blocks, group_w]:
                 return dict(type='RKANRegNet', arch=name, out_indices=(3, ))
         raise LayoutError(f'regnet: stage widths {widths}, blocks {blocks} and group widths '
-                          f'{group_w} are no mmdet RegNet arch ({", ".join(RegNet.arch_settings)})')
+                          f'{group_w} are no RegNetX the paper\'s code builds '
+                          f'({", ".join(PAPER_REGNETX)})')
 
 
 class DenseNetTrunk(Trunk):
@@ -243,22 +296,5 @@ class DenseNetTrunk(Trunk):
 
 
 TRUNKS: Dict[str, Type[Trunk]] = {
-    t.prefix: t for t in (ResNetTrunk, ResNeXtTrunk, WideResNetTrunk, RegNetTrunk, DenseNetTrunk)}
-
-#: configs/imagenet classifier of (backbone type, depth or arch, inv_factor).
-IMAGENET_CONFIGS = {
-    ('RKANResNet', 50, None): 'rkanet50_8xb32_in1k.py',
-    ('RKANResNet', 50, 2): 'rkanet50-2xl_8xb32_in1k.py',
-    ('RKANResNet', 50, 4): 'rkanet50-4xl_8xb32_in1k.py',
-    ('RKANResNet', 50, 6): 'rkanet50-6xl_8xb32_in1k.py',
-    ('RKANResNet', 101, None): 'rkanet101_8xb32_in1k.py',
-    ('RKANDenseNet', '169', None): 'rkan-densenet169_8xb32_in1k.py',
-}
-
-
-def imagenet_config(backbone: dict) -> Optional[str]:
-    """The ``configs/imagenet`` file name whose classifier has this backbone, if any."""
-    size = backbone.get('depth', backbone.get('arch'))
-    if not isinstance(size, (int, str)):
-        return None
-    return IMAGENET_CONFIGS.get((backbone['type'], size, backbone.get('inv_factor')))
+    t.prefix: t for t in (ResNetTrunk, ResNeXtTrunk, WideResNetTrunk, RegNetTrunk, DenseNetTrunk,
+                           ResNetDTrunk)}

@@ -17,6 +17,8 @@ reference                              ours (``rkan_layers.K.``)
 ``shortcut_bn.i.*``                    ``shortcut.1.*``
 ``gate_convs.i.{weight,bias}``         ``mechanism.gate.*`` (gating)
 ``se_blocks.i.{1,3}.weight``           ``mechanism.{squeeze,excite}.weight`` (se)
+``se_blocks.i.{1,3}.bias``             ``mechanism.{squeeze,excite}.bias`` (se; the
+                                       ResNeXt / Wide ResNet files: ``rkan_se_bias``)
 =====================================  =========================================
 
 Everything else (the stages that are off, the other mechanisms' modules, the
@@ -33,15 +35,16 @@ from typing import Callable, Dict, Optional, Sequence, Set, Tuple
 
 from torch import Tensor
 
-from tools.model_converters.reference_kan import LAYOUTS, convert_kan_conv
-from tools.model_converters.reference_trunks import BN, LayoutError
+from .kan_tensors import LAYOUTS, convert_kan_conv
+from .errors import LayoutError
+from .trunks import BN
 
 _KAN_NAMES = '|'.join(sorted({re.escape(n) for names in LAYOUTS.values() for n in names}))
 PATTERNS = [re.compile(p + '$') for p in (
     r'(?P<module>conv_reduce|conv_expand|conv_shortcut)\.(?P<stage>\d+)\.(?P<name>weight)',
     rf'(?P<module>kan_bn|kan_expand_bn|shortcut_bn)\.(?P<stage>\d+)\.(?P<name>{BN})',
     r'(?P<module>gate_convs)\.(?P<stage>\d+)\.(?P<name>weight|bias)',
-    r'(?P<module>se_blocks)\.(?P<stage>\d+)\.(?P<name>[13]\.weight)',
+    r'(?P<module>se_blocks)\.(?P<stage>\d+)\.(?P<name>[13]\.(?:weight|bias))',
     rf'(?P<module>kan_conv[12])\.(?P<stage>\d+)\.convs\.0\.conv\.(?P<name>{_KAN_NAMES})',
 )]
 #: reference module -> our module inside the block, present on every enabled stage.
@@ -52,6 +55,8 @@ MECHANISM_NAMES = {'gating': ('gate_convs', {'weight': 'mechanism.gate.weight',
                                               'bias': 'mechanism.gate.bias'}),
                    'se': ('se_blocks', {'1.weight': 'mechanism.squeeze.weight',
                                         '3.weight': 'mechanism.excite.weight'})}
+#: The SE convs' biases, in the ResNeXt and Wide ResNet files only (docs/families.md §6).
+SE_BIASES = {'1.bias': 'mechanism.squeeze.bias', '3.bias': 'mechanism.excite.bias'}
 #: RKANMixin's kan_orders / kan_grids defaults, kept where the file cannot tell.
 DEFAULT_ORDERS = (3, 2)
 DEFAULT_GRIDS = (3, 2)
@@ -154,6 +159,7 @@ def convert_blocks(ref: ReferenceRKAN, stages: Sequence[int], num_stages: int,
     orders: Dict[int, Tuple[Optional[int], Optional[int]]] = {}
     last: Optional[Tuple[Optional[int], Optional[int]]] = None
     shortcut = {i: ref.has('conv_shortcut', i) for i in stages}
+    se_bias: Dict[int, bool] = {}
     for i in stages:
         prefix = f'rkan_layers.{block_key(i)}.'
         why = f'stage {i + 1} is enabled'
@@ -163,6 +169,9 @@ def convert_blocks(ref: ReferenceRKAN, stages: Sequence[int], num_stages: int,
         if mechanism in MECHANISM_NAMES:
             theirs, names = MECHANISM_NAMES[mechanism]
             tensors = ref.need(theirs, i, f'mechanism {mechanism} on stage {i + 1}')
+            if mechanism == 'se':
+                se_bias[i] = '1.bias' in tensors or '3.bias' in tensors
+                names = dict(names, **(SE_BIASES if se_bias[i] else {}))
             for name, ours in names.items():
                 if name not in tensors:
                     raise LayoutError(f'{module_name(theirs, i)}.{name} is missing '
@@ -183,6 +192,8 @@ def convert_blocks(ref: ReferenceRKAN, stages: Sequence[int], num_stages: int,
             last = (second.order, second.grid)
     blocks.rkan_args = _rkan_args(stages, num_stages, mechanism, kan_type, factors, orders, last,
                                   shortcut)
+    if se_bias and _one_value('SE conv biases (se_blocks.<i>.1.bias present)', se_bias):
+        blocks.rkan_args['rkan_se_bias'] = True
     return blocks
 
 

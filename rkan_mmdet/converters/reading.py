@@ -17,8 +17,9 @@ from typing import Dict, Tuple
 from torch import Tensor
 
 import rkan_mmdet.utils as rkan_utils
-from tools.model_converters.reference_rkan import ReferenceRKAN
-from tools.model_converters.reference_trunks import TRUNKS, LayoutError, Trunk
+from .rkan_modules import ReferenceRKAN
+from .errors import LayoutError
+from .trunks import TRUNKS, Trunk
 
 #: Errors of the package's safe loading: one line each, naming the file.
 CHECKPOINT_ERRORS = tuple(getattr(rkan_utils, name) for name in
@@ -61,37 +62,45 @@ def load_state_dict(path: str) -> Dict[str, Tensor]:
     return obj
 
 
+def find_family(state: Dict[str, Tensor]) -> str:
+    """The trunk prefix of the first key that has one; ``''`` for ResNet-D (no prefix)."""
+    family = next((k.split('.', 1)[0] for k in state if k.split('.', 1)[0] in TRUNKS
+                   and k.split('.', 1)[0]), None)
+    if family is not None:
+        return family
+    if 'stem.0.weight' in state and any(k.startswith('layer1.') for k in state):
+        return ''
+    prefixes = ', '.join(p + '.' for p in TRUNKS if p)
+    raise LayoutError(f'key {next(iter(state))} fits no layout of the paper\'s code: no key '
+                      f'starts with {prefixes} and no stem.0.weight / layer1.* (ResNet-D)')
+
+
 def split_layout(state: Dict[str, Tensor]) -> Tuple[Trunk, Dict[str, Tensor], Dict[str, str],
                                                      ReferenceRKAN]:
     """The trunk (its tensors under our keys, with their sources) and the RKAN modules.
 
     Keys are read in file order; the first one that fits neither ends it.
     """
-    family = next((k.split('.', 1)[0] for k in state if k.split('.', 1)[0] in TRUNKS), None)
-    if family is None:
-        raise LayoutError(f'key {next(iter(state))} fits no layout of the paper\'s code: no key '
-                          f'starts with {", ".join(p + "." for p in TRUNKS)}')
-    trunk = TRUNKS[family]({k[len(family) + 1:]: v for k, v in state.items()
-                            if k.startswith(family + '.')})
+    family = find_family(state)
+    start = family + '.' if family else ''
+    trunk = TRUNKS[family]({k[len(start):]: v for k, v in state.items() if k.startswith(start)})
+    name = family or 'resnet_d'
     mapped: Dict[str, Tensor] = {}
     sources: Dict[str, str] = {}
     ref = ReferenceRKAN()
     for key, tensor in state.items():
-        head, _, rest = key.partition('.')
-        target = trunk.target(rest) if head == family else None
+        target = trunk.target(key[len(start):]) if key.startswith(start) else None
         if target is not None:
             mapped[target], sources[target] = tensor, key
-        elif not (head != family and ref.add(key, tensor)):
-            what = (f'a torchvision {family} name' if head == family else
-                    f'{family}.<torchvision name> or an RKAN module of docs/families.md §6')
-            raise LayoutError(f'key {key} does not fit the {family} layout of the paper\'s code '
+        elif not ((family == '' or not key.startswith(start)) and ref.add(key, tensor)):
+            what = (f'a torchvision {family} name' if family and key.startswith(start) else
+                    f'{start}<trunk name> or an RKAN module of docs/families.md §6')
+            raise LayoutError(f'key {key} does not fit the {name} layout of the paper\'s code '
                               f'(expected {what})')
     if ref.num_stages == 0:
         raise LayoutError(f'no RKAN module in the file (conv_reduce.<i>.weight): a plain '
-                          f'{family} state dict, not RKAN')
+                          f'{name} state dict, not RKAN')
     if ref.num_stages != trunk.num_stages:
         raise LayoutError(f'the file has RKAN modules for {ref.num_stages} stages but its '
-                          f'{family} trunk has {trunk.num_stages}')
+                          f'{name} trunk has {trunk.num_stages}')
     return trunk, mapped, sources, ref
-
-

@@ -1,4 +1,5 @@
-"""tools/model_converters/rkan_reference_to_mmdet.py: the paper code's checkpoints -> rkan_mmdet.
+"""rkan_mmdet.converters (the command line of tools/model_converters/rkan_reference_to_mmdet.py):
+the paper code's checkpoints -> rkan_mmdet, options and bad input.
 
 Reference-layout state dicts are built here from the shapes of docs/families.md §6:
 a torchvision trunk (random weights and BN statistics) under its prefix, plus the
@@ -9,7 +10,6 @@ docs/spec.md §2 and a literal forward (torchvision's model, the RKAN block by t
 unfold reference of tests/test_layers/reference.py, added to the stage output).
 """
 import copy
-import sys
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,17 +23,15 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
+import rkan_mmdet  # noqa: F401  (registers the backbones)
+from rkan_mmdet.converters import main
+from tests.test_layers.reference import POLYS, reference_kan_conv
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-import rkan_mmdet  # noqa: E402,F401  (registers the backbones)
-from tests.test_layers.reference import POLYS, reference_kan_conv  # noqa: E402
-from tools.model_converters.rkan_reference_to_mmdet import main  # noqa: E402
 
 #: (C_in, C_out, KAN stride) of each stage (docs/families.md §1, §3).
 RESNET50 = [(64, 256, 1), (256, 512, 2), (512, 1024, 2), (1024, 2048, 2)]
 RESNET18 = [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)]
-DENSENET169 = [(64, 128, 2), (128, 256, 2), (256, 640, 2), (640, 1664, 1)]
-REGNETX_800MF = [(32, 64, 2), (64, 128, 2), (128, 288, 2), (288, 672, 2)]
 #: (size, order) of the first and second KAN conv: D for polynomials; G and K otherwise.
 KAN_SIZES = {'chebyshev': ((None, 3), (None, 2)), 'legendre': ((None, 3), (None, 2)),
              'rbf': ((4, None), (3, None)), 'b_spline': ((3, 3), (2, 2))}
@@ -318,39 +316,6 @@ def test_resnet50_logits_equal_literal_forward(resnet50: SimpleNamespace,
 
 
 # ------------------------------------------------------------------ other families
-@pytest.mark.parametrize('family', ['densenet169', 'regnetx_800mf'])
-def test_other_family_logits(family: str, tmp_path: Path) -> None:
-    """DenseNet-169 (r added after norm5, before the ReLU; docs/families.md §3) and RegNetX
-    (torchvision names remapped): strict load, and logits of a literal forward."""
-    torch.manual_seed(0)
-    if family == 'densenet169':
-        net, prefix, stages = torchvision.models.densenet169(), 'densenet', DENSENET169
-    else:
-        net, prefix, stages = torchvision.models.regnet_x_800mf(), 'regnet', REGNETX_800MF
-    randomize_norms(net, gen(4))
-    ref = reference_rkan(stages, 'chebyshev', enabled=[3], g=gen(5))
-    code, ckpt = convert(tmp_path, {**prefixed(prefix, net.state_dict()), **ref})
-    assert code == 0
-    meta = ckpt['meta']
-    if family == 'densenet169':
-        assert meta['config'] == 'configs/imagenet/rkan-densenet169_8xb32_in1k.py'
-        assert meta['cfg_options'] == {}
-        model = imagenet_model('rkan-densenet169_8xb32_in1k.py')
-        entry, exit_ = net.features.denseblock4, net.features.norm5
-    else:
-        assert meta['backbone']['type'] == 'RKANRegNet'
-        assert meta['backbone']['arch'] == 'regnetx_800mf' and meta['config'] is None
-        model = build(dict(type='ImageClassifier', backbone=meta['backbone'],
-                           neck=dict(type='GlobalAveragePooling'),
-                           head=dict(type='LinearClsHead', num_classes=1000, in_channels=672)))
-        entry = exit_ = net.trunk_output.block4
-    model.load_state_dict(ckpt['state_dict'], strict=True)
-    x = torch.randn(1, 3, 64, 64, generator=gen(6))
-    with_block(entry, exit_, lambda t: literal_block(ref, 3, 'chebyshev', stages[3][2], True, t))
-    with torch.no_grad():
-        assert relative_error(model(x, mode='tensor'), net(x)) < 1e-4
-
-
 def test_resnext_family_is_read_from_shapes(tmp_path: Path) -> None:
     """ResNeXt-50 32x4d (zero weights: only names and shapes matter here): groups and base
     width come from layer1.0.conv2's shape; the tool's strict load into that backbone passes."""
@@ -377,12 +342,19 @@ def resnet18_reference() -> Dict[str, Tensor]:
 def test_stages_mechanism_kan_type_and_shortcut(resnet18_reference, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
     ref = resnet18_reference
+    code, _ = convert(tmp_path, ref, '--stages', '3', '4', '--mechanism', 'gating',
+                      '--kan-type', 'legendre')
+    err = one_error(capsys, code)
+    assert 'names stage 3, which never ran in training (kan_bn.2: 0 batches' in err
+    assert 'pass --enable-untrained' in err
     code, ckpt = convert(tmp_path, ref, '--stages', '3', '4', '--mechanism', 'gating',
-                         '--kan-type', 'legendre')
+                         '--kan-type', 'legendre', '--enable-untrained')
     out = capsys.readouterr().out
     assert code == 0
     assert 'stage 3: never ran in training (kan_bn.2: 0 batches, stats at 0/1' in out
+    assert 'stage 3: enabled though it never trained (--enable-untrained)' in out
     assert 'stages: 3 4 (--stages; the BN evidence says 4)' in out
+    assert 'assumed:' not in out  # every choice was given
     assert 'dropped: conv_reduce.{0,1} kan_bn.{0,1}' in out
     assert 'se_blocks.{0,1,2,3}' in out and 'kan_conv2.{0,1,2}' in out
     backbone = ckpt['meta']['backbone']
@@ -437,9 +409,9 @@ def test_other_layout_names_first_key(tmp_path: Path, capsys: pytest.CaptureFixt
     code, _ = convert(tmp_path, plain)
     assert 'key conv1.weight fits no layout of the paper\'s code' in one_error(capsys, code)
     foreign = {'resnet.conv1.weight': torch.zeros(64, 3, 7, 7),
-               'resnet.layer1.0.se.fc1.weight': torch.zeros(4, 64)}
+               'resnet.layer1.0.nl.fc1.weight': torch.zeros(4, 64)}
     code, _ = convert(tmp_path, foreign)
-    assert 'key resnet.layer1.0.se.fc1.weight does not fit' in one_error(capsys, code)
+    assert 'key resnet.layer1.0.nl.fc1.weight does not fit' in one_error(capsys, code)
     rkan_only = {'resnet.fc.weight': torch.zeros(10, 512), 'kan_bn.0.extra': torch.zeros(1)}
     code, _ = convert(tmp_path, rkan_only)
     assert 'key kan_bn.0.extra does not fit' in one_error(capsys, code)
@@ -527,5 +499,5 @@ def test_help_names_the_families(capsys: pytest.CaptureFixture) -> None:
     out = capsys.readouterr().out
     assert exit_.value.code == 0
     for text in ('resnet.', 'resnext.', 'wideresnet.', 'regnet.', 'densenet.', 'RKANDenseNet',
-                 'not supported: ResNet-D'):
+                 'ResNet-D', 'RKANResNetV1d', '--attention', '--enable-untrained'):
         assert text in out

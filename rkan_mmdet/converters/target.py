@@ -13,12 +13,36 @@ from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from rkan_mmdet.models.backbones import RKANMixin
-from tools.model_converters.reference_trunks import LayoutError, imagenet_config
+from .errors import LayoutError
 
 #: RKANMixin's argument defaults: what the configs/imagenet RKAN configs leave unset.
 MIXIN_DEFAULTS = {name: p.default for name, p in
                   inspect.signature(RKANMixin.__init__).parameters.items()
                   if p.default is not inspect.Parameter.empty}
+#: Backbone arguments outside RKANMixin that a conversion may set, with the
+#: default the configs leave them at (RKANSENet's ``se_bias``).
+OTHER_DEFAULTS = dict(se_bias=True)
+#: configs/imagenet classifier of (backbone type, depth or arch, inv_factor, plugin type).
+IMAGENET_CONFIGS = {
+    ('RKANResNet', 50, None, None): 'rkanet50_8xb32_in1k.py',
+    ('RKANResNet', 50, 2, None): 'rkanet50-2xl_8xb32_in1k.py',
+    ('RKANResNet', 50, 4, None): 'rkanet50-4xl_8xb32_in1k.py',
+    ('RKANResNet', 50, 6, None): 'rkanet50-6xl_8xb32_in1k.py',
+    ('RKANResNet', 101, None, None): 'rkanet101_8xb32_in1k.py',
+    ('RKANResNet', 50, None, 'ELA'): 'rkan-ela-l50_8xb32_in1k.py',
+    ('RKANSENet', 50, None, None): 'rkan-senet50_8xb32_in1k.py',
+    ('RKANDenseNet', '169', None, None): 'rkan-densenet169_8xb32_in1k.py',
+}
+
+
+def imagenet_config(backbone: dict) -> Optional[str]:
+    """The ``configs/imagenet`` file name whose classifier has this backbone, if any."""
+    size = backbone.get('depth', backbone.get('arch'))
+    if not isinstance(size, (int, str)):
+        return None
+    plugins = backbone.get('plugins') or [None]
+    plugin = plugins[0]['cfg']['type'] if len(plugins) == 1 and plugins[0] else None
+    return IMAGENET_CONFIGS.get((backbone['type'], size, backbone.get('inv_factor'), plugin))
 
 
 def plain(value):
@@ -60,8 +84,9 @@ def target_model(backbone: dict, fc: Tensor) -> Tuple[nn.Module, Optional[str], 
     name = imagenet_config(backbone)
     options: Dict[str, object] = {}
     if name is not None:
+        defaults = dict(MIXIN_DEFAULTS, **OTHER_DEFAULTS)
         options = {f'model.backbone.{key}': value for key, value in backbone.items()
-                   if key in MIXIN_DEFAULTS and plain(value) != plain(MIXIN_DEFAULTS[key])}
+                   if key in defaults and plain(value) != plain(defaults[key])}
         if fc.shape[0] != 1000:
             options['model.head.num_classes'] = fc.shape[0]
     model_cfg = dict(type='ImageClassifier', backbone=backbone,

@@ -1,0 +1,153 @@
+"""A classifier trained with the paper's code -> an rkan_mmdet checkpoint, from Python.
+
+    >>> from rkan_mmdet.converters import ConvertOptions, convert_file
+    >>> result = convert_file('rkanet50.pth', 'rkanet50_mmdet.pth', ConvertOptions())
+    >>> result.config, result.cfg_options
+    ('configs/imagenet/rkanet50_8xb32_in1k.py', {})
+
+Steps: read and split the state dict (:mod:`.reading`); the trunk's keys map
+by family (:mod:`.trunks`, :mod:`.attention`); the RKAN modules of the chosen
+stages become ``rkan_layers.<stage>`` blocks (:mod:`.rkan_modules`) whose KAN
+convs keep every per-tap function (:mod:`.kan_tensors`); what the file cannot
+tell is chosen by :mod:`.assumptions` and said once; the result is loaded
+strictly into the model it is for (:mod:`.target`). Every bad input raises
+:class:`~.errors.LayoutError` with a one-line message.
+"""
+import hashlib
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from torch import Tensor
+
+from rkan_mmdet.engine import atomic_save_checkpoint
+from .assumptions import Notes, Say, choose_attention, choose_kan_type, choose_mechanism, \
+    choose_stages
+from .attention import PARAMETER_FREE, add_zeros
+from .errors import LayoutError
+from .kan_tensors import layout_of
+from .reading import first_line, load_state_dict, split_layout
+from .rkan_modules import convert_blocks, module_name
+from .target import check_fits, describe, target_model
+from .trunks import ResNetTrunk
+
+
+@dataclass
+class ConvertOptions:
+    """What the caller says about the file (None: decide and say so).
+
+    Attributes:
+        kan_type: the KAN basis (the file shows only polynomial / rbf / b_spline).
+        stages: 1-based stages whose blocks to convert (default: those that ran).
+        mechanism: addition, gating or se (not recorded in the file).
+        attention: an attention without tensors (``simam``) or ``none``.
+        enable_untrained: allow ``stages`` to name a stage that never trained.
+        backbone_only: keep only the backbone's keys (without ``backbone.``).
+    """
+
+    kan_type: Optional[str] = None
+    stages: Optional[Sequence[int]] = None
+    mechanism: Optional[str] = None
+    attention: Optional[str] = None
+    enable_untrained: bool = False
+    backbone_only: bool = False
+
+
+@dataclass
+class Conversion:
+    """The converted state dict, its meta, and the model config it loads into."""
+
+    state_dict: Dict[str, Tensor]
+    meta: dict
+    backbone: dict
+    config: Optional[str]
+    cfg_options: Dict[str, object] = field(default_factory=dict)
+    assumptions: List[str] = field(default_factory=list)
+
+
+def compact(names: List[Tuple[str, int]]) -> str:
+    """``[('conv_reduce', 0), ('conv_reduce', 1)]`` -> ``conv_reduce.{0,1}``."""
+    grouped: Dict[str, List[int]] = {}
+    for module, stage in names:
+        grouped.setdefault(module, []).append(stage)
+    return ' '.join(f'{m}.{s[0]}' if len(s) == 1 else f'{m}.{{{",".join(map(str, s))}}}'
+                    for m, s in grouped.items())
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
+                       say: Say = print) -> Conversion:
+    """Convert a state dict of the paper's code (already read); see the module docstring."""
+    notes = Notes(say)
+    trunk, mapped, sources, ref = split_layout(state)
+    name = trunk.prefix or 'resnet_d (no prefix)'
+    say(f'family: {name} ({len(mapped)} trunk tensors, RKAN modules for {ref.num_stages} stages)')
+    if isinstance(trunk, ResNetTrunk):
+        found = trunk.attention.name if trunk.attention else None
+        trunk.set_attention(choose_attention(found, options.attention, PARAMETER_FREE, notes))
+        if trunk.attention is not None:
+            add_zeros(trunk.attention, mapped, sources)
+    elif options.attention not in (None, 'none'):
+        raise LayoutError(f'--attention {options.attention}: only the resnet. family has '
+                          'attention variants')
+    stages = choose_stages([ref.evidence(i) for i in range(ref.num_stages)], options.stages,
+                           options.enable_untrained, notes)
+    where = module_name('kan_conv1', stages[0])
+    layout = layout_of(ref.need('kan_conv1', stages[0], 'the first enabled stage'), where)
+    kan_type = choose_kan_type(layout, options.kan_type, notes)
+    mechanism = choose_mechanism(options.mechanism, notes)
+    blocks = convert_blocks(ref, stages, trunk.num_stages, mechanism, kan_type, trunk.block_key)
+    dropped = [name for name in ref.modules if name not in blocks.used]
+    say(f'dropped: {compact(dropped) or "nothing"}')
+
+    backbone = dict(trunk.backbone(), **blocks.rkan_args)
+    for key, tensor in blocks.state.items():
+        mapped['backbone.' + key] = tensor
+        sources['backbone.' + key] = blocks.sources[key]
+    fc = mapped.get('head.fc.weight')
+    if fc is None:
+        raise LayoutError(f'key {trunk.prefix + "." if trunk.prefix else ""}'
+                          f'{"classifier" if trunk.prefix == "densenet" else "fc"}.weight is '
+                          'missing: the input is not a classifier')
+    model, config, cfg_options = target_model(backbone, fc)
+    if options.backbone_only:
+        mapped = {k[len('backbone.'):]: v for k, v in mapped.items() if k.startswith('backbone.')}
+        sources = {k[len('backbone.'):]: v for k, v in sources.items() if k.startswith('backbone.')}
+        check_fits(mapped, sources, model.backbone, describe(backbone, rkan=False))
+    else:
+        check_fits(mapped, sources, model,
+                   f'the classifier of {config or describe(backbone, rkan=False)}')
+    config_path = f'configs/imagenet/{config}' if config else None
+    meta = dict(converter='rkan_mmdet.converters', backbone=backbone, config=config_path,
+                cfg_options=cfg_options, stages=[i + 1 for i in stages], kan_type=kan_type,
+                mechanism=mechanism, attention=getattr(trunk.attention, 'name', None)
+                if isinstance(trunk, ResNetTrunk) else None,
+                dropped=[module_name(m, i) for m, i in dropped],
+                assumptions=list(notes.assumptions), backbone_only=bool(options.backbone_only))
+    return Conversion(mapped, meta, backbone, config_path, cfg_options, list(notes.assumptions))
+
+
+def convert_file(src: str, dst: Optional[str], options: ConvertOptions,
+                 say: Say = print) -> Conversion:
+    """Read ``src`` weights-only, convert it and (unless ``dst`` is None) write
+    ``dict(state_dict=..., meta=...)`` to ``dst`` atomically."""
+    if dst is not None and osp.realpath(dst) == osp.realpath(src):
+        raise LayoutError(f'OUT {dst} is the input file; choose another name')
+    state = load_state_dict(src)
+    result = convert_state_dict(state, options, say)
+    result.meta['converted_from'] = dict(
+        file=osp.abspath(src), sha256=sha256(src),
+        layout=f'RKAN paper code, {result.meta["backbone"]["type"]}', tensors=len(state))
+    if dst is not None:
+        try:
+            atomic_save_checkpoint(dict(state_dict=result.state_dict, meta=result.meta), dst)
+        except OSError as err:
+            raise LayoutError(f'cannot write {dst}: {err.strerror or first_line(err)}') from None
+    return result

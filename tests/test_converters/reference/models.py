@@ -1,0 +1,116 @@
+"""Classifiers of the paper's code, rebuilt with their checkpoint names and forward.
+
+Each is ``trunk + RKAN parts`` (:mod:`.rkan_parts`) as the paper's model files
+build them; ``state_dict()`` is what its notebook saves. All take
+``mechanisms`` (per stage, None or addition / gating / se) and a generator
+for random values; call :func:`.rkan_parts.randomize` afterwards.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torchvision
+from torch import Tensor, nn
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+
+from .attention import attention_bottleneck
+from .rkan_parts import add_rkan_parts, rkan_step
+
+#: stage output widths of the torchvision ResNets by block type
+RESNET_OUT = {BasicBlock: [64, 128, 256, 512], Bottleneck: [256, 512, 1024, 2048]}
+BLOCKS = {18: (BasicBlock, [2, 2, 2, 2]), 50: (Bottleneck, [3, 4, 6, 3])}
+
+
+class PaperResNet(nn.Module):
+    """RKANet / RKAN-ResNeXt / RKAN-Wide-ResNet / RKAN-SENet, -ELA, -ECA, -CBAM, -SA,
+    -SimAM, -GCNet: a torchvision ResNet under ``prefix`` with the RKAN parts.
+
+    ``attention`` puts that module in every bottleneck (GC: stages 2-4, the paper
+    replaces only ``layer2..4``); ``groups`` / ``width_per_group`` give
+    ResNeXt and Wide ResNet trunks; ``se_bias`` the ResNeXt / WRN files' SE.
+    """
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]], g: torch.Generator,
+                 depth: int = 50, prefix: str = 'resnet', attention: Optional[str] = None,
+                 groups: int = 1, width_per_group: int = 64, se_bias: bool = False,
+                 shortcut: bool = False) -> None:
+        super().__init__()
+        block, layers = BLOCKS[depth]
+        if attention is not None:
+            block = attention_bottleneck(attention)
+        trunk = ResNet(block, layers, groups=groups, width_per_group=width_per_group)
+        if attention == 'gc':
+            for b in trunk.layer1:
+                del b.gc_block
+        self.prefix = prefix
+        setattr(self, prefix, trunk)
+        outs = RESNET_OUT[BLOCKS[depth][0]]
+        add_rkan_parts(self, [64] + outs[:-1], outs, [1, 2, 2, 2], kind, g,
+                       se_bias=se_bias, shortcut=shortcut)
+        self.mechanisms = list(mechanisms)
+
+    def forward(self, x: Tensor) -> Tensor:
+        net = getattr(self, self.prefix)
+        out = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+        for i, layer in enumerate((net.layer1, net.layer2, net.layer3, net.layer4)):
+            identity, out = out, layer(out)
+            if self.mechanisms[i] is not None:
+                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        return net.fc(torch.flatten(net.avgpool(out), 1))
+
+
+class PaperResNetD(nn.Module):
+    """RKANet-D: no prefix; a deep stem ``stem.{0,1,3,4,6}`` (32, 32, 64 channels;
+    no norm after the third conv: ``bn1`` follows), torchvision's ResNet-50
+    blocks with ``AvgPool2d(2, 2)`` before the 1x1 of strided downsamples."""
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]], g: torch.Generator,
+                 shortcut: bool = False) -> None:
+        super().__init__()
+        base = torchvision.models.resnet50()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, 1, 1, bias=False))
+        self.bn1, self.relu, self.maxpool = base.bn1, nn.ReLU(), base.maxpool
+        for name in ('layer1', 'layer2', 'layer3', 'layer4'):
+            layer = getattr(base, name)
+            for block in layer:
+                ds = block.downsample
+                if ds is not None and ds[0].stride == (2, 2):
+                    block.downsample = nn.Sequential(
+                        nn.AvgPool2d(2, 2), nn.Conv2d(ds[0].in_channels, ds[0].out_channels, 1,
+                                                      bias=False), ds[1])
+            setattr(self, name, layer)
+        self.avgpool, self.fc = base.avgpool, base.fc
+        outs = RESNET_OUT[Bottleneck]
+        add_rkan_parts(self, [64] + outs[:-1], outs, [1, 2, 2, 2], kind, g, shortcut=shortcut)
+        self.mechanisms = list(mechanisms)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.maxpool(self.relu(self.bn1(self.stem(x))))
+        for i, layer in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
+            identity, out = out, layer(out)
+            if self.mechanisms[i] is not None:
+                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        return self.fc(torch.flatten(self.avgpool(out), 1))
+
+
+class PaperRegNet(nn.Module):
+    """RKAN-RegNet: torchvision ``regnet_x_3_2gf`` under ``regnet``; every KAN conv1
+    has stride 2 (RegNet downsamples in each stage); no gating convs."""
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]], g: torch.Generator,
+                 arch: str = 'regnet_x_3_2gf') -> None:
+        super().__init__()
+        self.regnet = getattr(torchvision.models, arch)()
+        outs = [s[0].f.c[0].out_channels for s in self.regnet.trunk_output]
+        add_rkan_parts(self, [32] + outs[:-1], outs, [2, 2, 2, 2], kind, g, gating=False)
+        self.mechanisms = list(mechanisms)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.regnet.stem(x)
+        for i, stage in enumerate(self.regnet.trunk_output):
+            identity, out = out, stage(out)
+            if self.mechanisms[i] is not None:
+                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        return self.regnet.fc(torch.flatten(self.regnet.avgpool(out), 1))
