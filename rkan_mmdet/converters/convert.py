@@ -24,11 +24,12 @@ from rkan_mmdet.engine import atomic_save_checkpoint
 from .assumptions import Notes, Say, choose_attention, choose_kan_type, choose_mechanism, \
     choose_stages
 from .attention import PARAMETER_FREE, add_zeros
+from .detection import classifier_layout, is_detection
 from .errors import LayoutError
 from .kan_tensors import layout_of
 from .reading import first_line, load_state_dict, split_layout
 from .rkan_modules import convert_blocks, module_name
-from .target import check_fits, describe, target_model
+from .target import check_fits, describe, detector_backbone, target_model
 from .trunks import ResNetTrunk
 
 
@@ -86,6 +87,15 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
                        say: Say = print) -> Conversion:
     """Convert a state dict of the paper's code (already read); see the module docstring."""
     notes = Notes(say)
+    detection = is_detection(state)
+    if detection:
+        if not options.backbone_only:
+            raise LayoutError('a detection checkpoint of the paper\'s code (RKAN_RCNN: '
+                              'backbone_with_fpn.*, rkan_components.*): it has no classifier, '
+                              'convert its backbone with --backbone-only')
+        state, dropped_groups = classifier_layout(state)
+        say('detection checkpoint (RKAN_RCNN): backbone from backbone_with_fpn.body.*, RKAN '
+            f'modules from rkan_components.*; dropped {", ".join(dropped_groups)}')
     trunk, mapped, sources, ref = split_layout(state)
     name = trunk.prefix or 'resnet_d (no prefix)'
     say(f'family: {name} ({len(mapped)} trunk tensors, RKAN modules for {ref.num_stages} stages)')
@@ -95,8 +105,8 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
         if trunk.attention is not None:
             add_zeros(trunk.attention, mapped, sources)
     elif options.attention not in (None, 'none'):
-        raise LayoutError(f'--attention {options.attention}: only the resnet. family has '
-                          'attention variants')
+        raise LayoutError(f'--attention {options.attention}: only the paper\'s ResNet '
+                          '(resnet. keys, torchvision blocks) has attention variants')
     stages = choose_stages([ref.evidence(i) for i in range(ref.num_stages)], options.stages,
                            options.enable_untrained, notes)
     where = module_name('kan_conv1', stages[0])
@@ -112,15 +122,19 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
         mapped['backbone.' + key] = tensor
         sources['backbone.' + key] = blocks.sources[key]
     fc = mapped.get('head.fc.weight')
-    if fc is None:
+    if fc is None and detection:
+        model, config, cfg_options = detector_backbone(backbone), None, {}
+    elif fc is None:
         raise LayoutError(f'key {trunk.prefix + "." if trunk.prefix else ""}'
                           f'{"classifier" if trunk.prefix == "densenet" else "fc"}.weight is '
                           'missing: the input is not a classifier')
-    model, config, cfg_options = target_model(backbone, fc)
+    else:
+        model, config, cfg_options = target_model(backbone, fc)
     if options.backbone_only:
         mapped = {k[len('backbone.'):]: v for k, v in mapped.items() if k.startswith('backbone.')}
         sources = {k[len('backbone.'):]: v for k, v in sources.items() if k.startswith('backbone.')}
-        check_fits(mapped, sources, model.backbone, describe(backbone, rkan=False))
+        check_fits(mapped, sources, model if detection else model.backbone,
+                   describe(backbone, rkan=False))
     else:
         check_fits(mapped, sources, model,
                    f'the classifier of {config or describe(backbone, rkan=False)}')
@@ -130,7 +144,8 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
                 mechanism=mechanism, attention=getattr(trunk.attention, 'name', None)
                 if isinstance(trunk, ResNetTrunk) else None,
                 dropped=[module_name(m, i) for m, i in dropped],
-                assumptions=list(notes.assumptions), backbone_only=bool(options.backbone_only))
+                assumptions=list(notes.assumptions), backbone_only=bool(options.backbone_only),
+                detection_checkpoint=detection)
     return Conversion(mapped, meta, backbone, config_path, cfg_options, list(notes.assumptions))
 
 

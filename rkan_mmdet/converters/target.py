@@ -98,6 +98,13 @@ def target_model(backbone: dict, fc: Tensor) -> Tuple[nn.Module, Optional[str], 
     return model, name, options
 
 
+def detector_backbone(backbone: dict) -> nn.Module:
+    """The backbone alone, built as a detection config builds it (mmdet scope)."""
+    from mmdet.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(dict(backbone))
+
+
 def check_fits(state: Dict[str, Tensor], sources: Dict[str, str], module: nn.Module,
                what: str) -> None:
     """``module.load_state_dict(state, strict=True)``, or one line naming the first misfit."""

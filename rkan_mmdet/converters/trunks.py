@@ -22,10 +22,11 @@ DenseNet: ``features.conv0``/``norm0`` -> ``stem.0``/``stem.1``,
 ``classifier`` -> ``head.fc``.
 """
 import re
-from typing import Dict, List, Optional, Tuple, Type
+from typing import Callable, Dict, List, Optional, Tuple
 
 from mmdet.models.backbones import RegNet, ResNet, ResNetV1d, ResNeXt
 from mmpretrain.models.backbones import DenseNet, SEResNet
+from mmpretrain.models.backbones import Res2Net as PretrainRes2Net
 from mmpretrain.models.backbones import ResNet as PretrainResNet
 from torch import Tensor
 
@@ -102,7 +103,7 @@ def _resnet_depth(trunk: Trunk, settings: Dict[int, tuple], family: str) -> int:
     blocks = _blocks_per_stage(list(trunk.tensors), r'layer(\d)\.(\d+)\.')
     bottleneck = 'layer1.0.conv3.weight' in trunk.tensors
     for depth, (block, stages) in settings.items():
-        if tuple(stages) == blocks and (block.__name__ == 'Bottleneck') == bottleneck:
+        if tuple(stages) == blocks and ('Basic' not in block.__name__) == bottleneck:
             return depth
     kind = 'bottleneck' if bottleneck else 'basic'
     raise LayoutError(f'{trunk.prefix}.layer1-4 have {blocks} {kind} blocks, which is no '
@@ -138,6 +139,35 @@ class ResNetTrunk(Trunk):
                               'mmdet\'s BasicBlock takes no plugins, so only the bottleneck '
                               'depths (50, 101, 152) convert')
         return dict(type='RKANResNet', depth=depth, **attention.backbone)
+
+
+class Res2NetTrunk(Trunk):
+    """The paper's Res2Net (torchvision ResNet-50 / 101 under ``resnet.`` with
+    Res2Net bottlenecks: ``convs.<i>``, ``bns.<i>``) -> the generic ``RKAN`` form over
+    mmpretrain's ``Res2Net(deep_stem=False, avg_down=False)``: the paper keeps
+    torchvision's 7x7 stem and strided 1x1 downsampling, and every name is
+    mmpretrain's."""
+
+    prefix = 'resnet'
+    rules = RESNET_RULES + [
+        (r'(layer[1-4]\.\d+\.convs\.\d+\.weight)', r'backbone.\1'),
+        (rf'(layer[1-4]\.\d+\.bns\.\d+\.{BN})', r'backbone.\1'),
+    ]
+    def backbone(self) -> dict:
+        depth = _resnet_depth(self, PretrainRes2Net.arch_settings, 'Res2Net')
+        scales = 1 + len({k.split('.')[3] for k in self.tensors
+                          if re.match(r'layer1\.0\.convs\.\d+\.weight$', k)})
+        width = self.need('layer1.0.convs.0.weight').shape[0]
+        return dict(type='RKAN', backbone=dict(
+            type='mmpretrain.Res2Net', depth=depth, scales=scales, base_width=width,
+            deep_stem=False, avg_down=False))
+
+
+def resnet_family(tensors: Dict[str, Tensor]) -> Trunk:
+    """``resnet.``: Res2Net when its blocks have ``convs.<i>``, else ResNet (+ attention)."""
+    if any(re.match(r'layer\d\.\d+\.convs\.\d', k) for k in tensors):
+        return Res2NetTrunk(tensors)
+    return ResNetTrunk(tensors)
 
 
 class ResNetDTrunk(Trunk):
@@ -295,6 +325,6 @@ class DenseNetTrunk(Trunk):
         return cfg
 
 
-TRUNKS: Dict[str, Type[Trunk]] = {
-    t.prefix: t for t in (ResNetTrunk, ResNeXtTrunk, WideResNetTrunk, RegNetTrunk, DenseNetTrunk,
-                           ResNetDTrunk)}
+TRUNKS: Dict[str, Callable[[Dict[str, Tensor]], Trunk]] = dict(
+    {t.prefix: t for t in (ResNeXtTrunk, WideResNetTrunk, RegNetTrunk, DenseNetTrunk,
+                           ResNetDTrunk)}, resnet=resnet_family)

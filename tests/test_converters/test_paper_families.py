@@ -20,7 +20,8 @@ from torch import Tensor, nn
 
 import rkan_mmdet  # noqa: F401  (registers the backbones)
 from rkan_mmdet.converters import ConvertOptions, LayoutError, convert_state_dict
-from tests.test_converters.reference.models import PaperRegNet, PaperResNet, PaperResNetD
+from tests.test_converters.reference.models import (PaperRegNet, PaperRes2Net, PaperResNet,
+                                                    PaperResNetD)
 from tests.test_converters.reference.rkan_parts import randomize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,7 @@ FAMILIES: Dict[str, tuple] = {
                                                  width_per_group=32, se_bias=True),
                         dict(mechanism='se')),
     'regnetx_3.2gf': (lambda k, g: PaperRegNet(k, LAST, g), {}),
+    'res2net50': (lambda k, g: PaperRes2Net(k, LAST, g), {}),
 }
 CASES = [(f, 'chebyshev') for f in FAMILIES] + [('resnet18', 'rbf'), ('resnet18', 'b_spline')]
 #: relative logit errors measured by this module (printed for docs/converter.md)
@@ -127,7 +129,7 @@ def test_simam_is_asked_for_not_guessed() -> None:
         '(--attention simam otherwise)' in assumed
     assert len(assumed) == 3 and result.meta['assumptions'] == [a[9:] for a in assumed]
     assert 'plugins' not in result.backbone
-    with pytest.raises(LayoutError, match='--attention simam: only the resnet. family'):
+    with pytest.raises(LayoutError, match="--attention simam: only the paper's ResNet"):
         convert(PaperRegNet('chebyshev', LAST, g), attention='simam')
     with pytest.raises(LayoutError, match="--attention simam, but the file's blocks hold se"):
         convert(PaperResNet('chebyshev', LAST, g, attention='se'), attention='simam')

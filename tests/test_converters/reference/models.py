@@ -114,3 +114,52 @@ class PaperRegNet(nn.Module):
             if self.mechanisms[i] is not None:
                 out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
         return self.regnet.fc(torch.flatten(self.regnet.avgpool(out), 1))
+
+
+class Res2NetBlock(nn.Module):
+    """The paper's Res2Net bottleneck: 1x1 to ``scales`` splits of ``width``; split i
+    (plus the previous split's output in ``normal`` blocks) through ``convs[i]`` /
+    ``bns[i]`` / ReLU; the last split passes (``normal``) or is 3x3-average-pooled
+    with the block's stride (``stage``, the first block of a stage); 1x1 back."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int, downsample: Optional[nn.Module],
+                 stage: bool, base_width: int = 26, scales: int = 4) -> None:
+        super().__init__()
+        width = planes * base_width // 64
+        self.width, self.scales, self.stage = width, scales, stage
+        self.conv1 = nn.Conv2d(inplanes, width * scales, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width * scales)
+        if stage:
+            self.pool = nn.AvgPool2d(3, stride, 1)
+        self.convs = nn.ModuleList([nn.Conv2d(width, width, 3, stride, 1, bias=False)
+                                    for _ in range(scales - 1)])
+        self.bns = nn.ModuleList([nn.BatchNorm2d(width) for _ in range(scales - 1)])
+        self.conv3 = nn.Conv2d(width * scales, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        splits = torch.split(torch.relu(self.bn1(self.conv1(x))), self.width, 1)
+        outs: list = []
+        for i in range(self.scales - 1):
+            inp = splits[i] if i == 0 or self.stage else outs[-1] + splits[i]
+            outs.append(torch.relu(self.bns[i](self.convs[i](inp))))
+        outs.append(self.pool(splits[-1]) if self.stage else splits[-1])
+        out = self.bn3(self.conv3(torch.cat(outs, 1)))
+        return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class PaperRes2Net(PaperResNet):
+    """RKAN-Res2Net-50: torchvision's ResNet-50 under ``resnet`` whose blocks are
+    replaced by :class:`Res2NetBlock` (keeping torchvision's stem and downsamples)."""
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]],
+                 g: torch.Generator) -> None:
+        super().__init__(kind, mechanisms, g)
+        for name in ('layer1', 'layer2', 'layer3', 'layer4'):
+            layer = getattr(self.resnet, name)
+            blocks = [Res2NetBlock(b.conv1.in_channels, b.conv1.out_channels, b.stride,
+                                   b.downsample, stage=j == 0) for j, b in enumerate(layer)]
+            setattr(self.resnet, name, nn.Sequential(*blocks))

@@ -74,12 +74,14 @@ def rkan_step(model: nn.Module, i: int, identity: Tensor, out: Tensor, mechanism
     return out + r * model.se_blocks[i](r)
 
 
-def randomize(model: nn.Module, g: torch.Generator, trained_rkan: Sequence[int]) -> nn.Module:
+def randomize(model: nn.Module, g: torch.Generator, trained_rkan: Sequence[int],
+              parts: Optional[nn.Module] = None) -> nn.Module:
     """Every parameter and BN statistic random, as after training, except the RKAN
-    BNs of stages not in ``trained_rkan``: those keep 0/1 and 0 batches. Returns it in eval."""
+    BNs (of ``parts``, default ``model``) of stages not in ``trained_rkan``: those
+    keep 0/1 and 0 batches. Returns ``model`` in eval mode."""
     untouched = set()
     for name in ('kan_bn', 'kan_expand_bn', 'shortcut_bn'):
-        for i, bn in enumerate(getattr(model, name, [])):
+        for i, bn in enumerate(getattr(parts or model, name, [])):
             if i not in trained_rkan:
                 untouched.add(bn)
     with torch.no_grad():
