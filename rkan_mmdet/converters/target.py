@@ -21,7 +21,7 @@ MIXIN_DEFAULTS = {name: p.default for name, p in
                   if p.default is not inspect.Parameter.empty}
 #: Backbone arguments outside RKANMixin that a conversion may set, with the
 #: default the configs leave them at (RKANSENet's ``se_bias``).
-OTHER_DEFAULTS = dict(se_bias=True)
+OTHER_DEFAULTS = dict(se_bias=True, final_relu=True)
 #: configs/imagenet classifier of (backbone type, depth or arch, inv_factor, plugin type).
 IMAGENET_CONFIGS = {
     ('RKANResNet', 50, None, None): 'rkanet50_8xb32_in1k.py',

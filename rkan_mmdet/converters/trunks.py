@@ -21,11 +21,12 @@ DenseNet: ``features.conv0``/``norm0`` -> ``stem.0``/``stem.1``,
 ``transition{b}`` -> ``transitions.{b-1}``, ``norm5`` -> ``transitions.{last}.0``,
 ``classifier`` -> ``head.fc``.
 """
+import inspect
 import re
 from typing import Callable, Dict, List, Optional, Tuple
 
 from mmdet.models.backbones import RegNet, ResNet, ResNetV1d, ResNeXt
-from mmpretrain.models.backbones import DenseNet, SEResNet
+from mmpretrain.models.backbones import DenseNet
 from mmpretrain.models.backbones import Res2Net as PretrainRes2Net
 from mmpretrain.models.backbones import ResNet as PretrainResNet
 from torch import Tensor
@@ -34,6 +35,14 @@ from .attention import ATTENTIONS, find_attention
 from .errors import LayoutError
 
 BN = r'(?:weight|bias|running_mean|running_var|num_batches_tracked)'
+
+
+def takes_argument(name: str, argument: str) -> bool:
+    """Whether the registered backbone ``name`` (or a class it derives from) takes ``argument``."""
+    from mmengine.registry import MODELS
+    cls = MODELS.get(name)
+    return any(argument in inspect.signature(c.__init__).parameters
+               for c in getattr(cls, '__mro__', ()) if '__init__' in vars(c))
 
 
 def _need(tensors: Dict[str, Tensor], prefix: str, key: str) -> Tensor:
@@ -132,13 +141,12 @@ class ResNetTrunk(Trunk):
         if attention is None:
             return dict(type='RKANResNet',
                         depth=_resnet_depth(self, ResNet.arch_settings, 'ResNet'))
-        settings = SEResNet.arch_settings if attention.name == 'se' else ResNet.arch_settings
-        depth = _resnet_depth(self, settings, f'{attention.name} ResNet')
+        depth = _resnet_depth(self, ResNet.arch_settings, 'ResNet')
         if 'layer1.0.conv3.weight' not in self.tensors:
             raise LayoutError(f'resnet: {attention.name} attention in basic blocks (ResNet-{depth}); '
                               'mmdet\'s BasicBlock takes no plugins, so only the bottleneck '
                               'depths (50, 101, 152) convert')
-        return dict(type='RKANResNet', depth=depth, **attention.backbone)
+        return dict(dict(type='RKANResNet', depth=depth), **attention.backbone)
 
 
 class Res2NetTrunk(Trunk):
@@ -174,10 +182,11 @@ class ResNetDTrunk(Trunk):
     """The paper's ResNet-D (keys without a prefix) -> ``RKANResNetV1d(depth)``.
 
     Its deep stem ``stem.{0,1,3,4,6}`` and ``bn1`` are mmdet's ``stem.{0,1,3,4,6,7}``;
-    its blocks and average-pool downsampling (``downsample.{0,1}`` without,
-    ``downsample.{1,2}`` after the pool) have mmdet's names. The pool is
-    ``AvgPool2d(2, 2)`` there and ``ceil_mode=True, count_include_pad=False`` in
-    mmdet: the same on even feature sizes.
+    its blocks have mmdet's names. Downsampling: strided blocks pool first
+    (``downsample.{1,2}`` after the ``AvgPool2d(2, 2)``, as in mmdet); the first
+    block of stage 1 has no pool in the paper (``downsample.{0,1}``) but a 1x1
+    pool in mmdet, so its indices shift by one. mmdet pools with
+    ``ceil_mode=True, count_include_pad=False``: the same on even feature sizes.
     """
 
     prefix = ''
@@ -190,6 +199,12 @@ class ResNetDTrunk(Trunk):
         (rf'(layer[1-4]\.\d+\.downsample\.\d\.(?:{BN}))', r'backbone.\1'),
         (r'fc\.(weight|bias)', r'head.fc.\1'),
     ]
+
+    def target(self, key: str) -> Optional[str]:
+        m = re.match(r'(layer[1-4]\.\d+)\.downsample\.([01])\.(.+)$', key)
+        if m and f'{m[1]}.downsample.0.weight' in self.tensors and super().target(key):
+            return f'backbone.{m[1]}.downsample.{int(m[2]) + 1}.{m[3]}'  # no pool before
+        return super().target(key)
 
     def backbone(self) -> dict:
         return dict(type='RKANResNetV1d',
@@ -319,7 +334,12 @@ class DenseNetTrunk(Trunk):
         arch = dict(growth_rate=growth, depths=list(self.depths),
                     init_channels=self.need('features.conv0.weight').shape[0])
         name = next((n for n, a in DenseNet.arch_settings.items() if a == arch), None)
-        cfg = dict(type='RKANDenseNet', arch=name or arch)
+        if not takes_argument('RKANDenseNet', 'final_relu'):
+            raise LayoutError('densenet: the paper\'s RKAN-DenseNet pools norm5(y) + r without '
+                              'a final ReLU, and this rkan_mmdet\'s RKANDenseNet has no '
+                              'final_relu=False to build that head; converting would change '
+                              'the function')
+        cfg = dict(type='RKANDenseNet', arch=name or arch, final_relu=False)
         if bn_size != 4:
             cfg['bn_size'] = bn_size
         return cfg

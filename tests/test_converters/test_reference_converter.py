@@ -348,7 +348,7 @@ def test_stages_mechanism_kan_type_and_shortcut(resnet18_reference, tmp_path: Pa
     assert 'names stage 3, which never ran in training (kan_bn.2: 0 batches' in err
     assert 'pass --enable-untrained' in err
     code, ckpt = convert(tmp_path, ref, '--stages', '3', '4', '--mechanism', 'gating',
-                         '--kan-type', 'legendre', '--enable-untrained')
+                         '--kan-type', 'legendre', '--enable-untrained', '--attention', 'none')
     out = capsys.readouterr().out
     assert code == 0
     assert 'stage 3: never ran in training (kan_bn.2: 0 batches, stats at 0/1' in out

@@ -113,7 +113,7 @@ class RKANBlock(nn.Module):
                  stride: int = 1, dilation: int = 1, last_stage: bool = False,
                  kan_type: str = 'chebyshev', kan_orders: Sequence[int] = (3, 2),
                  kan_grids: Sequence[int] = (3, 2), mechanism: str = 'addition',
-                 shortcut: bool = False,
+                 se_bias: bool = False, shortcut: bool = False,
                  norm_cfg: Optional[dict] = None,
                  zero_init: bool = False) -> None:
         super().__init__()

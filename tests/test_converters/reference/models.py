@@ -163,3 +163,31 @@ class PaperRes2Net(PaperResNet):
             blocks = [Res2NetBlock(b.conv1.in_channels, b.conv1.out_channels, b.stride,
                                    b.downsample, stage=j == 0) for j, b in enumerate(layer)]
             setattr(self.resnet, name, nn.Sequential(*blocks))
+
+
+class PaperDenseNet(nn.Module):
+    """RKAN-DenseNet: torchvision's DenseNet under ``densenet``. Stage i runs from the
+    dense block's input to its transition's output (the last: to ``norm5``); the KAN
+    conv1 strides are 2, 2, 2, 1; no gating convs. The head pools ``norm5(y) + r``
+    directly: no ReLU after the last norm (docs/families.md §3)."""
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]], g: torch.Generator,
+                 arch: str = 'densenet121') -> None:
+        super().__init__()
+        self.densenet = getattr(torchvision.models, arch)()
+        f = self.densenet.features
+        outs = [getattr(f, f'transition{n}').conv.out_channels for n in (1, 2, 3)]
+        outs.append(f.norm5.num_features)
+        add_rkan_parts(self, [f.conv0.out_channels] + outs[:-1], outs, [2, 2, 2, 1], kind, g,
+                       gating=False)
+        self.mechanisms = list(mechanisms)
+
+    def forward(self, x: Tensor) -> Tensor:
+        f = self.densenet.features
+        out = f.pool0(f.relu0(f.norm0(f.conv0(x))))
+        for i in range(4):
+            identity, out = out, getattr(f, f'denseblock{i + 1}')(out)
+            out = f.norm5(out) if i == 3 else getattr(f, f'transition{i + 1}')(out)
+            if self.mechanisms[i] is not None:
+                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        return self.densenet.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
