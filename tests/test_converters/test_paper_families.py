@@ -100,6 +100,7 @@ def test_family_converts_exactly(family: str, kind: str) -> None:
     print(f'{family} {kind}: relative logit error {error:.2e}')
     assert error <= 1e-5, (family, kind, error)
     assert result.meta['stages'] == [4] and result.meta['kan_type'] == kind
+    assert result.backbone.get('rkan_se_bias', False) == family.endswith('-se')  # biased SE
     # the RKAN block matters: without it the logits are far off
     paper.mechanisms = [None] * 4
     with torch.no_grad():
@@ -162,3 +163,22 @@ def test_attention_in_basic_blocks_is_refused() -> None:
     with pytest.raises(LayoutError, match="eca attention in basic blocks .*BasicBlock takes no "
                        'plugins'):
         convert_state_dict(state, ConvertOptions(), lambda line: None)
+
+
+def test_biased_se_option_of_the_rkan_se_mechanism() -> None:
+    """``rkan_se_bias`` (for the ResNeXt / Wide ResNet files) adds exactly the two SE conv
+    biases; the default stays bias-free; a non-bool is refused in one line."""
+    from mmdet.registry import MODELS
+    keys = {}
+    for bias in (False, True):
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            net = MODELS.build(dict(type='RKANResNet', depth=18, rkan_mechanisms=(None, ) * 3
+                                    + ('se', ), rkan_se_bias=bias))
+        keys[bias] = {k for k in net.state_dict() if '.mechanism.' in k}
+    assert keys[False] == {'rkan_layers.layer4.mechanism.squeeze.weight',
+                           'rkan_layers.layer4.mechanism.excite.weight'}
+    assert keys[True] - keys[False] == {'rkan_layers.layer4.mechanism.squeeze.bias',
+                                        'rkan_layers.layer4.mechanism.excite.bias'}
+    with pytest.raises(ValueError, match="rkan_se_bias must be True or False, got 'yes' .str."):
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            MODELS.build(dict(type='RKANResNet', depth=18, rkan_se_bias='yes'))
