@@ -29,12 +29,16 @@ FAMILIES = """supported families (keys in IN -> rkan_mmdet backbone):
   resnet. + layerX.Y.<se|ela|eca|cbam|sa|gc_block>.*  (SENet, ELA, ECA, CBAM, SA, GCNet;
                bottleneck depths)           -> RKANSENet(se_bias=False) / RKANResNet + plugin
   resnet. + --attention simam (no tensors)  -> RKANResNet + SimAM plugin
+  resnet. + layerX.Y.convs.i (Res2Net)      -> RKAN over mmpretrain.Res2Net(deep_stem=False,
+                                               avg_down=False)
+  resnet. + layerX.Y.conv2.conv (ResNeSt)   -> RKAN over PaperResNeSt(depth)
   stem.0 + layer1.. (no prefix, ResNet-D)   -> RKANResNetV1d(depth)
   resnext.     ResNeXt (e.g. 50 32x4d)      -> RKANResNeXt(depth, groups, base_width)
   wideresnet.  Wide ResNet (e.g. 50-2)      -> RKAN over mmpretrain.ResNet(base_channels, expansion)
   regnet.      RegNetX 3.2GF/8GF            -> RKANRegNet(arch) (the RegNetX the paper builds)
   densenet.    DenseNet-121/161/169/201     -> RKANDenseNet(arch)
-not yet: Res2Net, ResNeSt, RegNetY, PyramidNet (docs/converter.md).
+  backbone_with_fpn.body + rkan_components (RKAN_RCNN, ResNet) -> its backbone (--backbone-only)
+not yet: RegNetY, PyramidNet, DenseNet's paper head (docs/converter.md).
 KAN types: chebyshev, legendre, jacobi (alpha = beta = 0.5), hermite, rbf, b_spline;
 rbf grids and b-spline knots must equal rkan_mmdet's (docs/spec.md §2), they are never remapped."""
 

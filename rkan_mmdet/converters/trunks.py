@@ -25,7 +25,7 @@ import inspect
 import re
 from typing import Callable, Dict, List, Optional, Tuple
 
-from mmdet.models.backbones import RegNet, ResNet, ResNetV1d, ResNeXt
+from mmdet.models.backbones import RegNet, ResNeSt, ResNet, ResNetV1d, ResNeXt
 from mmpretrain.models.backbones import DenseNet
 from mmpretrain.models.backbones import Res2Net as PretrainRes2Net
 from mmpretrain.models.backbones import ResNet as PretrainResNet
@@ -171,10 +171,36 @@ class Res2NetTrunk(Trunk):
             deep_stem=False, avg_down=False))
 
 
+class ResNeStTrunk(Trunk):
+    """The paper's ResNeSt (torchvision ResNet-50 / 101 under ``resnet.`` with
+    split-attention bottlenecks: ``conv2.{conv,bn0,fc1,bn1,fc2}``) -> the generic
+    ``RKAN`` form over :class:`~rkan_mmdet.models.backbones.PaperResNeSt`
+    (mmdet's ResNeSt blocks and names, torchvision's stem and downsampling)."""
+
+    prefix = 'resnet'
+    rules = RESNET_RULES + [
+        (r'(layer[1-4]\.\d+\.conv2\.(?:conv\.weight|fc[12]\.(?:weight|bias)))', r'backbone.\1'),
+        (rf'(layer[1-4]\.\d+\.conv2\.bn[01]\.{BN})', r'backbone.\1'),
+    ]
+
+    def backbone(self) -> dict:
+        depth = _resnet_depth(self, ResNeSt.arch_settings, 'ResNeSt')
+        width = self.need('layer4.0.conv1.weight').shape[0]
+        radix = self.need('layer4.0.conv2.conv.weight').shape[0] // width
+        inter = self.need('layer4.0.conv2.fc1.weight').shape[0]
+        cfg = dict(type='PaperResNeSt', depth=depth, radix=radix)
+        if inter != max(width * radix // 4, 32):
+            cfg['reduction_factor'] = width * radix // inter
+        return dict(type='RKAN', backbone=cfg)
+
+
 def resnet_family(tensors: Dict[str, Tensor]) -> Trunk:
-    """``resnet.``: Res2Net when its blocks have ``convs.<i>``, else ResNet (+ attention)."""
+    """``resnet.``: Res2Net when its blocks have ``convs.<i>``, ResNeSt when they have
+    ``conv2.conv``, else ResNet (+ attention)."""
     if any(re.match(r'layer\d\.\d+\.convs\.\d', k) for k in tensors):
         return Res2NetTrunk(tensors)
+    if any(re.match(r'layer\d\.\d+\.conv2\.conv\.', k) for k in tensors):
+        return ResNeStTrunk(tensors)
     return ResNetTrunk(tensors)
 
 

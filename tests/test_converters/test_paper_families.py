@@ -22,7 +22,7 @@ import rkan_mmdet  # noqa: F401  (registers the backbones)
 from rkan_mmdet.converters import ConvertOptions, LayoutError, convert_state_dict
 from rkan_mmdet.converters.trunks import takes_argument
 from tests.test_converters.reference.models import (PaperDenseNet, PaperRegNet, PaperRes2Net,
-                                                    PaperResNet, PaperResNetD)
+                                                    PaperResNeSt, PaperResNet, PaperResNetD)
 from tests.test_converters.reference.rkan_parts import randomize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,7 @@ FAMILIES: Dict[str, tuple] = {
                         dict(mechanism='se')),
     'regnetx_3.2gf': (lambda k, g: PaperRegNet(k, LAST, g), {}),
     'res2net50': (lambda k, g: PaperRes2Net(k, LAST, g), {}),
+    'resnest50': (lambda k, g: PaperResNeSt(k, LAST, g), {}),
     'densenet121': (lambda k, g: PaperDenseNet(k, LAST, g), {}),
 }
 CASES = [(f, 'chebyshev') for f in FAMILIES] + [

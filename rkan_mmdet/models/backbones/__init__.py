@@ -7,8 +7,9 @@ from .families import (RKANDenseNet, RKANRegNet, RKANRes2Net, RKANResNeSt,
                        RKANResNet, RKANResNetV1d, RKANResNeXt, RKANSENet,
                        RKANSEResNeXt)
 from .generic import build_rkan_backbone, rkan_class
+from .paper_resnest import PaperResNeSt
 from .rkan_mixin import RKANMixin
 
-__all__ = ['RKANDenseNet', 'RKANMixin', 'RKANRegNet', 'RKANRes2Net', 'RKANResNeSt',
+__all__ = ['PaperResNeSt', 'RKANDenseNet', 'RKANMixin', 'RKANRegNet', 'RKANRes2Net', 'RKANResNeSt',
            'RKANResNet', 'RKANResNetV1d', 'RKANResNeXt', 'RKANSENet', 'RKANSEResNeXt',
            'build_rkan_backbone', 'rkan_class']

@@ -191,3 +191,59 @@ class PaperDenseNet(nn.Module):
             if self.mechanisms[i] is not None:
                 out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
         return self.densenet.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
+
+
+class SplitAttention(nn.Module):
+    """The paper's ``conv2`` of a ResNeSt block: 3x3 conv to R splits (``conv``, ``bn0``,
+    ReLU), their sum pooled through ``fc1``/``bn1``/ReLU/``fc2``, softmax across the
+    R splits per channel, and the splits summed with those weights."""
+
+    def __init__(self, width: int, stride: int, radix: int = 2) -> None:
+        super().__init__()
+        inter = max(width * radix // 4, 32)
+        self.radix = radix
+        self.conv = nn.Conv2d(width, width * radix, 3, stride, 1, groups=radix, bias=False)
+        self.bn0 = nn.BatchNorm2d(width * radix)
+        self.fc1 = nn.Conv2d(width, inter, 1)
+        self.bn1 = nn.BatchNorm2d(inter)
+        self.fc2 = nn.Conv2d(inter, width * radix, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.relu(self.bn0(self.conv(x)))
+        b, rc = x.shape[:2]
+        splits = x.reshape(b, self.radix, rc // self.radix, *x.shape[2:])
+        gap = splits.sum(1).mean((2, 3), keepdim=True)
+        logits = self.fc2(torch.relu(self.bn1(self.fc1(gap))))       # (B, R C, 1, 1)
+        weights = logits.reshape(b, 1, self.radix, -1).transpose(1, 2).softmax(1)
+        return (weights.reshape(b, self.radix, -1, 1, 1) * splits).sum(1)
+
+
+class ResNeStBlock(nn.Module):
+    """The paper's ResNeSt bottleneck (groups 1, no average-pool stride)."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int,
+                 downsample: Optional[nn.Module]) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = SplitAttention(planes, stride)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.bn3(self.conv3(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+        return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class PaperResNeSt(PaperResNet):
+    """RKANeSt-50: torchvision's ResNet-50 under ``resnet`` with :class:`ResNeStBlock`s."""
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]],
+                 g: torch.Generator) -> None:
+        super().__init__(kind, mechanisms, g)
+        for name in ('layer1', 'layer2', 'layer3', 'layer4'):
+            layer = getattr(self.resnet, name)
+            setattr(self.resnet, name, nn.Sequential(*[
+                ResNeStBlock(b.conv1.in_channels, b.conv1.out_channels, b.stride, b.downsample)
+                for b in layer]))
