@@ -247,3 +247,83 @@ class PaperResNeSt(PaperResNet):
             setattr(self.resnet, name, nn.Sequential(*[
                 ResNeStBlock(b.conv1.in_channels, b.conv1.out_channels, b.stride, b.downsample)
                 for b in layer]))
+
+
+class PyramidBlock(nn.Module):
+    """The paper's pre-activation PyramidNet block (no prefix; keys ``bn1``, ``conv1``, ...).
+
+    Bottleneck: BN, 1x1, BN, ReLU, 3x3 (stride), BN, ReLU, 1x1 (x4), BN (``bn4``);
+    basic: BN, 3x3 (stride), BN, ReLU, 3x3, BN (``bn3``). No ReLU at the end. The
+    shortcut is the input (2x2 average-pooled on stride-2 blocks) zero-padded to
+    the block's wider output."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int, bottleneck: bool) -> None:
+        super().__init__()
+        self.bottleneck = bottleneck
+        self.bn1 = nn.BatchNorm2d(inplanes)
+        if bottleneck:
+            self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+            self.bn3 = nn.BatchNorm2d(planes)
+            self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+            self.bn4 = nn.BatchNorm2d(planes * 4)
+        else:
+            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn3 = nn.BatchNorm2d(planes)
+        self.downsample = nn.AvgPool2d(2, 2, ceil_mode=True) if stride != 1 else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = torch.relu(self.bn2(self.conv1(self.bn1(x))))
+        if self.bottleneck:
+            out = self.bn4(self.conv3(torch.relu(self.bn3(self.conv2(out)))))
+        else:
+            out = self.bn3(self.conv2(out))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        extra = out.shape[1] - shortcut.shape[1]
+        if extra:
+            shortcut = torch.cat([shortcut, shortcut.new_zeros(shortcut.shape[0], extra,
+                                                                *shortcut.shape[2:])], 1)
+        return out + shortcut
+
+
+class PaperPyramidNet(nn.Module):
+    """RKAN-PyramidNet: keys without prefix; widths grow by alpha / (number of blocks)
+    per block, rounded half to even (Python's ``round``); a final ``bn_final`` + ReLU
+    before pooling."""
+
+    def __init__(self, kind: str, mechanisms: Sequence[Optional[str]], g: torch.Generator,
+                 depths: Sequence[int] = (3, 4, 6, 3), alpha: float = 200,
+                 bottleneck: bool = True) -> None:
+        super().__init__()
+        expansion = 4 if bottleneck else 1
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        step, width, inplanes = alpha / sum(depths), 64.0, 64
+        ins, outs = [], []
+        for s, depth in enumerate(depths):
+            ins.append(inplanes)
+            blocks = []
+            for j in range(depth):
+                width += step
+                blocks.append(PyramidBlock(inplanes, int(round(width)),
+                                           2 if s and not j else 1, bottleneck))
+                inplanes = int(round(width)) * expansion
+            setattr(self, f'layer{s + 1}', nn.Sequential(*blocks))
+            outs.append(inplanes)
+        self.bn_final = nn.BatchNorm2d(inplanes)
+        self.fc = nn.Linear(inplanes, 1000)
+        add_rkan_parts(self, ins, outs, [1, 2, 2, 2], kind, g)
+        self.mechanisms = list(mechanisms)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
+        for i in range(4):
+            identity, out = out, getattr(self, f'layer{i + 1}')(out)
+            if self.mechanisms[i] is not None:
+                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        out = torch.relu(self.bn_final(out))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
