@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from .attention import attention_bottleneck
-from .rkan_parts import add_rkan_parts, rkan_step
+from .rkan_parts import add_rkan_parts, run_stages
 
 #: stage output widths of the torchvision ResNets by block type
 RESNET_OUT = {BasicBlock: [64, 128, 256, 512], Bottleneck: [256, 512, 1024, 2048]}
@@ -51,10 +51,7 @@ class PaperResNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         net = getattr(self, self.prefix)
         out = net.maxpool(net.relu(net.bn1(net.conv1(x))))
-        for i, layer in enumerate((net.layer1, net.layer2, net.layer3, net.layer4)):
-            identity, out = out, layer(out)
-            if self.mechanisms[i] is not None:
-                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        out = run_stages(self, out, (net.layer1, net.layer2, net.layer3, net.layer4))
         return net.fc(torch.flatten(net.avgpool(out), 1))
 
 
@@ -88,10 +85,7 @@ class PaperResNetD(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.maxpool(self.relu(self.bn1(self.stem(x))))
-        for i, layer in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
-            identity, out = out, layer(out)
-            if self.mechanisms[i] is not None:
-                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        out = run_stages(self, out, (self.layer1, self.layer2, self.layer3, self.layer4))
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 
@@ -108,11 +102,7 @@ class PaperRegNet(nn.Module):
         self.mechanisms = list(mechanisms)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.regnet.stem(x)
-        for i, stage in enumerate(self.regnet.trunk_output):
-            identity, out = out, stage(out)
-            if self.mechanisms[i] is not None:
-                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        out = run_stages(self, self.regnet.stem(x), list(self.regnet.trunk_output))
         return self.regnet.fc(torch.flatten(self.regnet.avgpool(out), 1))
 
 
@@ -184,12 +174,9 @@ class PaperDenseNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         f = self.densenet.features
-        out = f.pool0(f.relu0(f.norm0(f.conv0(x))))
-        for i in range(4):
-            identity, out = out, getattr(f, f'denseblock{i + 1}')(out)
-            out = f.norm5(out) if i == 3 else getattr(f, f'transition{i + 1}')(out)
-            if self.mechanisms[i] is not None:
-                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        stages = [nn.Sequential(getattr(f, f'denseblock{i}'), getattr(f, f'transition{i}'))
+                  for i in (1, 2, 3)] + [nn.Sequential(f.denseblock4, f.norm5)]
+        out = run_stages(self, f.pool0(f.relu0(f.norm0(f.conv0(x)))), stages)
         return self.densenet.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
 
 
@@ -321,9 +308,6 @@ class PaperPyramidNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
-        for i in range(4):
-            identity, out = out, getattr(self, f'layer{i + 1}')(out)
-            if self.mechanisms[i] is not None:
-                out = rkan_step(self, i, identity, out, self.mechanisms[i], i == 3)
+        out = run_stages(self, out, [getattr(self, f'layer{i}') for i in range(1, 5)])
         out = torch.relu(self.bn_final(out))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))

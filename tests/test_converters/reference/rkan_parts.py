@@ -102,3 +102,12 @@ def randomize(model: nn.Module, g: torch.Generator, trained_rkan: Sequence[int],
                 module.running_var.copy_(torch.rand(module.num_features, generator=g) + 0.5)
                 module.num_batches_tracked.fill_(BATCHES)
     return model.eval()
+
+
+def run_stages(model: nn.Module, out: Tensor, stages: Sequence[nn.Module]) -> Tensor:
+    """The paper's stage loop: each stage, then its RKAN step where a mechanism is set."""
+    for i, stage in enumerate(stages):
+        identity, out = out, stage(out)
+        if model.mechanisms[i] is not None:
+            out = rkan_step(model, i, identity, out, model.mechanisms[i], i == len(stages) - 1)
+    return out
