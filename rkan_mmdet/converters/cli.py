@@ -71,10 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--mechanism', choices=MECHANISMS,
                         help='how r joins the stage output; the file does not record it '
                         '(default: addition, the paper\'s, said as an assumption)')
+    read = ', '.join(a for a in ATTENTIONS if a not in PARAMETER_FREE)
     parser.add_argument('--attention', choices=('none', ) + PARAMETER_FREE,
                         help='attention without tensors in the blocks, which the file cannot '
-                        f'show (default: none, said as an assumption; {", ".join(a for a in ATTENTIONS if a not in PARAMETER_FREE)} '
-                        'are read from the keys)')
+                        f'show (default: none, said as an assumption; {read} are read from '
+                        'the keys)')
     parser.add_argument('--backbone-only', action='store_true',
                         help='write only the backbone (keys without "backbone."), for '
                         'init_cfg=dict(type="Pretrained", checkpoint=OUT)')

@@ -37,7 +37,7 @@ from torch import Tensor
 
 from .kan_tensors import LAYOUTS, convert_kan_conv
 from .errors import LayoutError
-from .trunks import BN
+from .trunk_base import BN
 
 _KAN_NAMES = '|'.join(sorted({re.escape(n) for names in LAYOUTS.values() for n in names}))
 PATTERNS = [re.compile(p + '$') for p in (

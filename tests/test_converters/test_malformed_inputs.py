@@ -61,7 +61,8 @@ CASES = [
     ('gating asked where the file has no gate convs',
      lambda s: {k: v for k, v in s.items() if not k.startswith('gate_convs')},
      ['--mechanism', 'gating'], 'gate_convs.3.* is missing (mechanism gating on stage 4)'),
-    ('a stage out of range', lambda s: s, ['--stages', '5'], '--stages 5: expected distinct stages'),
+    ('a stage out of range', lambda s: s, ['--stages', '5'],
+     '--stages 5: expected distinct stages'),
     ('a detection file without --backbone-only',
      lambda s: {**{f'backbone_with_fpn.body.{k[7:]}': v for k, v in s.items()
                    if k.startswith('resnet.')},

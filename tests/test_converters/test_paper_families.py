@@ -10,7 +10,7 @@ strictly into the printed config (or backbone) and its logits compared:
 """
 import copy
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import pytest
 import torch
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 import rkan_mmdet  # noqa: F401  (registers the backbones)
 from rkan_mmdet.converters import ConvertOptions, LayoutError, convert_state_dict
-from rkan_mmdet.converters.trunks import takes_argument
+from rkan_mmdet.converters.trunk_base import takes_argument
 from tests.test_converters.reference.models import (PaperDenseNet, PaperRegNet, PaperRes2Net,
                                                     PaperResNeSt, PaperResNet, PaperResNetD)
 from tests.test_converters.reference.rkan_parts import randomize

@@ -16,6 +16,7 @@ ResNet). Its forward, per enabled stage::
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .kan_layer import Kernel, KANConvLayer
@@ -59,8 +60,8 @@ def add_rkan_parts(model: nn.Module, ins: Sequence[int], outs: Sequence[int],
 def rkan_step(model: nn.Module, i: int, identity: Tensor, out: Tensor, mechanism: str,
               last: bool) -> Tensor:
     """The paper's residual of stage ``i`` joined to the stage output ``out``."""
-    r = model.kan_bn[i](model.kan_conv1[i](torch.nn.functional.silu(model.conv_reduce[i](identity))))
-    r = torch.nn.functional.silu(model.conv_expand[i](r))
+    r = F.silu(model.conv_reduce[i](identity))
+    r = F.silu(model.conv_expand[i](model.kan_bn[i](model.kan_conv1[i](r))))
     if last:
         r = model.kan_conv2[i](r)
     r = model.kan_expand_bn[i](r)
