@@ -53,7 +53,7 @@ FAMILIES: Dict[str, tuple] = {
     'densenet121': (lambda k, g: PaperDenseNet(k, LAST, g), {}),
 }
 CASES = [(f, 'chebyshev') for f in FAMILIES] + [
-    (f, k) for f in ('resnet18', 'densenet121') for k in ('rbf', 'b_spline')]
+    (f, k) for f in ('resnet18', 'regnetx_3.2gf', 'densenet121') for k in ('rbf', 'b_spline')]
 #: the package's RKANDenseNet can build the paper's head (no final ReLU)
 PAPER_DENSENET_HEAD = takes_argument('RKANDenseNet', 'final_relu')
 #: relative logit errors measured by this module (printed for docs/converter.md)
