@@ -297,7 +297,7 @@ def test_resnet50_tap_functions(resnet50: SimpleNamespace) -> None:
 def test_resnet50_logits_equal_literal_forward(resnet50: SimpleNamespace,
                                                torchvision_resnet50: nn.Module) -> None:
     """torchvision's ResNet-50 with the resnet.* tensors, plus the literal RKAN block
-    after layer4, then avgpool + fc: the converted classifier's logits, to 1e-4 relative."""
+    after layer4, then avgpool + fc: the converted classifier's logits, to 1e-5 relative."""
     net = torchvision_resnet50
     net.load_state_dict({k[len('resnet.'):]: v for k, v in resnet50.trunk.items()})
     x = torch.randn(1, 3, 80, 80, generator=gen(3))  # layer4: 5x5 in, 3x3 out
@@ -310,7 +310,9 @@ def test_resnet50_logits_equal_literal_forward(resnet50: SimpleNamespace,
     finally:
         for hook in hooks:
             hook.remove()
-    assert relative_error(ours, literal) < 1e-4
+    error = relative_error(ours, literal)
+    print(f"resnet50 {resnet50.kind}: relative logit error {error:.2e}")
+    assert error <= 1e-5
     with torch.no_grad():
         assert relative_error(net(x), literal) > 1e-2  # the block matters
 
