@@ -70,6 +70,9 @@ def find_family(state: Dict[str, Tensor]) -> str:
         return family
     if 'stem.0.weight' in state and any(k.startswith('layer1.') for k in state):
         return ''
+    if 'bn_final.weight' in state and 'conv1.weight' in state:
+        raise LayoutError('a PyramidNet file of the paper\'s code (bn_final.*, no prefix); '
+                          'rkan_mmdet has no PyramidNet backbone to convert it into yet')
     prefixes = ', '.join(p + '.' for p in TRUNKS if p)
     raise LayoutError(f'key {next(iter(state))} fits no layout of the paper\'s code: no key '
                       f'starts with {prefixes} and no stem.0.weight / layer1.* (ResNet-D)')

@@ -3,9 +3,10 @@
 ``stem.{0,1}`` -> ``conv1``/``bn1``, ``trunk_output.block{s}.block{s}-{j}.f.{a,b,c}.{0,1}``
 -> ``layer{s}.{j}.conv{1,2,3}``/``bn{1,2,3}``, ``proj`` -> ``downsample``.
 """
-from typing import Tuple
+from typing import Dict, Tuple
 
 from mmdet.models.backbones import RegNet
+from torch import Tensor
 
 from .errors import LayoutError
 from .trunk_base import BN, Trunk, _blocks_per_stage
@@ -36,6 +37,13 @@ class RegNetTrunk(Trunk):
          r'backbone.layer\1.\2.downsample.1.\3'),
         (r'fc\.(weight|bias)', r'head.fc.\1'),
     ]
+
+    def __init__(self, tensors: Dict[str, Tensor]) -> None:
+        se = next((k for k in tensors if '.f.se.' in k), None)
+        if se is not None:
+            raise LayoutError(f'regnet: a RegNetY file (regnet.{se}: SE in every block); '
+                              'rkan_mmdet has no RegNetY backbone to convert it into yet')
+        super().__init__(tensors)
 
     @staticmethod
     def arch_shape(arch: dict) -> Tuple[list, list, list]:

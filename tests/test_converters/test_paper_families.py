@@ -21,8 +21,9 @@ from torch import Tensor, nn
 import rkan_mmdet  # noqa: F401  (registers the backbones)
 from rkan_mmdet.converters import ConvertOptions, LayoutError, convert_state_dict
 from rkan_mmdet.converters.trunk_base import takes_argument
-from tests.test_converters.reference.models import (PaperDenseNet, PaperRegNet, PaperRes2Net,
-                                                    PaperResNeSt, PaperResNet, PaperResNetD)
+from tests.test_converters.reference.models import (PaperDenseNet, PaperPyramidNet, PaperRegNet,
+                                                    PaperRes2Net, PaperResNeSt, PaperResNet,
+                                                    PaperResNetD)
 from tests.test_converters.reference.rkan_parts import randomize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +184,19 @@ def test_biased_se_option_of_the_rkan_se_mechanism() -> None:
     with pytest.raises(ValueError, match="rkan_se_bias must be True or False, got 'yes' .str."):
         with DefaultScope.overwrite_default_scope('mmdet'):
             MODELS.build(dict(type='RKANResNet', depth=18, rkan_se_bias='yes'))
+
+
+@pytest.mark.parametrize('builder, message', [
+    (lambda g: PaperRegNet('chebyshev', LAST, g, arch='regnet_y_400mf'),
+     'regnet: a RegNetY file (regnet.trunk_output.block1.block1-0.f.se.fc1.weight'),
+    (lambda g: PaperPyramidNet('chebyshev', LAST, g, depths=(2, 2, 2, 2), alpha=48,
+                               bottleneck=False),
+     'a PyramidNet file of the paper\'s code (bn_final.*, no prefix)'),
+])
+def test_families_without_a_target_yet_are_refused(builder, message: str) -> None:
+    """RegNetY and PyramidNet: no rkan_mmdet backbone yet, refused in one line (not
+    mistaken for RegNetX / another layout)."""
+    g = torch.Generator().manual_seed(9)
+    with pytest.raises(LayoutError) as err:
+        convert(randomize(builder(g), g, [3]))
+    assert message in str(err.value) and '\n' not in str(err.value)
