@@ -200,3 +200,17 @@ def test_families_without_a_target_yet_are_refused(builder, message: str) -> Non
     with pytest.raises(LayoutError) as err:
         convert(randomize(builder(g), g, [3]))
     assert message in str(err.value) and '\n' not in str(err.value)
+
+
+@pytest.mark.parametrize('kind', ['chebyshev', 'rbf', 'b_spline'])
+def test_exact_in_float64(kind: str) -> None:
+    """In float64 the converted RKANet-18 equals the reference to rounding (~1e-16):
+    the conversion maps tensors, it does not approximate functions."""
+    g = torch.Generator().manual_seed(1)
+    paper = randomize(FAMILIES['resnet18'][0](kind, g), g, [3])
+    result, _ = convert(paper)
+    ours = build_classifier(result.backbone, 1000, 512)
+    ours.load_state_dict(result.state_dict, strict=True)
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64, generator=g)
+    with torch.no_grad():
+        assert relative_error(ours.double()(x, mode='tensor'), paper.double()(x)) < 1e-13
