@@ -109,12 +109,12 @@ def choose_attention(found: Optional[str], requested: Optional[str],
         return found
     if requested in (None, 'none'):
         if requested is None:
-            notes.assume(f'no attention in the blocks: {", ".join(parameter_free)} '
-                         'leave(s) no tensors (--attention '
+            notes.assume('no attention in the blocks: the file cannot show attention '
+                         f'without tensors ({", ".join(parameter_free)}; --attention '
                          f'{"|".join(parameter_free)} otherwise)')
         return None
     if requested not in parameter_free:
         raise LayoutError(f'--attention {requested}: the file\'s blocks hold no {requested} '
-                          f'tensors (only {", ".join(parameter_free)} leave(s) none)')
+                          f'tensors (only {", ".join(parameter_free)} has none)')
     notes.say(f'attention: {requested} (--attention; it has no tensors)')
     return requested

@@ -137,8 +137,8 @@ def test_simam_is_asked_for_not_guessed() -> None:
     paper = randomize(FAMILIES['simam50'][0]('chebyshev', g), g, trained_rkan=[3])
     result, lines = convert(paper)
     assumed = [line for line in lines if line.startswith('assumed: ')]
-    assert 'assumed: no attention in the blocks: simam leave(s) no tensors ' \
-        '(--attention simam otherwise)' in assumed
+    assert 'assumed: no attention in the blocks: the file cannot show attention without ' \
+        'tensors (simam; --attention simam otherwise)' in assumed
     assert len(assumed) == 3 and result.meta['assumptions'] == [a[9:] for a in assumed]
     assert 'plugins' not in result.backbone
     with pytest.raises(LayoutError, match="--attention simam: only the paper's ResNet"):
