@@ -30,6 +30,7 @@ from .kan_tensors import layout_of
 from .reading import first_line, load_state_dict, split_layout
 from .rkan_modules import convert_blocks, module_name
 from .target import check_fits, describe, detector_backbone, target_model
+from .trunk_base import Trunk
 from .trunks import ResNetTrunk
 
 
@@ -83,44 +84,42 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
-                       say: Say = print) -> Conversion:
-    """Convert a state dict of the paper's code (already read); see the module docstring."""
-    notes = Notes(say)
-    detection = is_detection(state)
-    if detection:
-        if not options.backbone_only:
-            raise LayoutError('a detection checkpoint of the paper\'s code (RKAN_RCNN: '
-                              'backbone_with_fpn.*, rkan_components.*): it has no classifier, '
-                              'convert its backbone with --backbone-only')
-        state, dropped_groups = classifier_layout(state)
-        say('detection checkpoint (RKAN_RCNN): backbone from backbone_with_fpn.body.*, RKAN '
-            f'modules from rkan_components.*; dropped {", ".join(dropped_groups)}')
-    trunk, mapped, sources, ref = split_layout(state)
-    name = trunk.prefix or 'resnet_d (no prefix)'
-    say(f'family: {name} ({len(mapped)} trunk tensors, RKAN modules for {ref.num_stages} stages)')
-    if isinstance(trunk, ResNetTrunk):
-        found = trunk.attention.name if trunk.attention else None
-        trunk.set_attention(choose_attention(found, options.attention, PARAMETER_FREE, notes))
-        if trunk.attention is not None:
-            add_zeros(trunk.attention, mapped, sources)
-    elif options.attention not in (None, 'none'):
-        raise LayoutError(f'--attention {options.attention}: only the paper\'s ResNet '
-                          '(resnet. keys, torchvision blocks) has attention variants')
-    stages = choose_stages([ref.evidence(i) for i in range(ref.num_stages)], options.stages,
-                           options.enable_untrained, notes)
-    where = module_name('kan_conv1', stages[0])
-    layout = layout_of(ref.need('kan_conv1', stages[0], 'the first enabled stage'), where)
-    kan_type = choose_kan_type(layout, options.kan_type, notes)
-    mechanism = choose_mechanism(options.mechanism, notes)
-    blocks = convert_blocks(ref, stages, trunk.num_stages, mechanism, kan_type, trunk.block_key)
-    dropped = [name for name in ref.modules if name not in blocks.used]
-    say(f'dropped: {compact(dropped) or "nothing"}')
+def _detection_layout(state: Dict[str, Tensor], options: ConvertOptions,
+                      say: Say) -> Dict[str, Tensor]:
+    """A detection checkpoint (RKAN_RCNN) in the classifier layout; others unchanged."""
+    if not is_detection(state):
+        return state
+    if not options.backbone_only:
+        raise LayoutError('a detection checkpoint of the paper\'s code (RKAN_RCNN: '
+                          'backbone_with_fpn.*, rkan_components.*): it has no classifier, '
+                          'convert its backbone with --backbone-only')
+    state, dropped = classifier_layout(state)
+    say('detection checkpoint (RKAN_RCNN): backbone from backbone_with_fpn.body.*, RKAN '
+        f'modules from rkan_components.*; dropped {", ".join(dropped)}')
+    return state
 
-    backbone = dict(trunk.backbone(), **blocks.rkan_args)
-    for key, tensor in blocks.state.items():
-        mapped['backbone.' + key] = tensor
-        sources['backbone.' + key] = blocks.sources[key]
+
+def _settle_attention(trunk: Trunk, requested: Optional[str], mapped: Dict[str, Tensor],
+                      sources: Dict[str, str], notes: Notes) -> Optional[str]:
+    """The attention in the blocks (the paper's ResNet variants only); its zero tensors."""
+    if not isinstance(trunk, ResNetTrunk):
+        if requested not in (None, 'none'):
+            raise LayoutError(f'--attention {requested}: only the paper\'s ResNet '
+                              '(resnet. keys, torchvision blocks) has attention variants')
+        return None
+    found = trunk.attention.name if trunk.attention else None
+    trunk.set_attention(choose_attention(found, requested, PARAMETER_FREE, notes))
+    if trunk.attention is None:
+        return None
+    add_zeros(trunk.attention, mapped, sources)
+    return trunk.attention.name
+
+
+def _load_into_target(trunk: Trunk, backbone: dict, mapped: Dict[str, Tensor],
+                      sources: Dict[str, str], detection: bool, backbone_only: bool
+                      ) -> Tuple[Dict[str, Tensor], Optional[str], Dict[str, object]]:
+    """The state that loads strictly into the target (the classifier, or with
+    ``backbone_only`` its backbone), its configs/imagenet file and --cfg-options."""
     fc = mapped.get('head.fc.weight')
     if fc is None and detection:
         model, config, cfg_options = detector_backbone(backbone), None, {}
@@ -130,7 +129,7 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
                           'missing: the input is not a classifier')
     else:
         model, config, cfg_options = target_model(backbone, fc)
-    if options.backbone_only:
+    if backbone_only:
         mapped = {k[len('backbone.'):]: v for k, v in mapped.items() if k.startswith('backbone.')}
         sources = {k[len('backbone.'):]: v for k, v in sources.items() if k.startswith('backbone.')}
         check_fits(mapped, sources, model if detection else model.backbone,
@@ -138,15 +137,42 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
     else:
         check_fits(mapped, sources, model,
                    f'the classifier of {config or describe(backbone, rkan=False)}')
-    config_path = f'configs/imagenet/{config}' if config else None
-    meta = dict(converter='rkan_mmdet.converters', backbone=backbone, config=config_path,
+    return mapped, (f'configs/imagenet/{config}' if config else None), cfg_options
+
+
+def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
+                       say: Say = print) -> Conversion:
+    """Convert a state dict of the paper's code (already read); see the module docstring."""
+    notes = Notes(say)
+    detection = is_detection(state)
+    state = _detection_layout(state, options, say)
+    trunk, mapped, sources, ref = split_layout(state)
+    say(f'family: {trunk.prefix or "resnet_d (no prefix)"} ({len(mapped)} trunk tensors, '
+        f'RKAN modules for {ref.num_stages} stages)')
+    attention = _settle_attention(trunk, options.attention, mapped, sources, notes)
+    stages = choose_stages([ref.evidence(i) for i in range(ref.num_stages)], options.stages,
+                           options.enable_untrained, notes)
+    where = module_name('kan_conv1', stages[0])
+    layout = layout_of(ref.need('kan_conv1', stages[0], 'the first enabled stage'), where)
+    kan_type = choose_kan_type(layout, options.kan_type, notes)
+    mechanism = choose_mechanism(options.mechanism, notes)
+    blocks = convert_blocks(ref, stages, trunk.num_stages, mechanism, kan_type, trunk.block_key)
+    dropped = [module for module in ref.modules if module not in blocks.used]
+    say(f'dropped: {compact(dropped) or "nothing"}')
+
+    backbone = dict(trunk.backbone(), **blocks.rkan_args)
+    for key, tensor in blocks.state.items():
+        mapped['backbone.' + key] = tensor
+        sources['backbone.' + key] = blocks.sources[key]
+    mapped, config, cfg_options = _load_into_target(trunk, backbone, mapped, sources, detection,
+                                                    options.backbone_only)
+    meta = dict(converter='rkan_mmdet.converters', backbone=backbone, config=config,
                 cfg_options=cfg_options, stages=[i + 1 for i in stages], kan_type=kan_type,
-                mechanism=mechanism, attention=getattr(trunk.attention, 'name', None)
-                if isinstance(trunk, ResNetTrunk) else None,
+                mechanism=mechanism, attention=attention,
                 dropped=[module_name(m, i) for m, i in dropped],
                 assumptions=list(notes.assumptions), backbone_only=bool(options.backbone_only),
                 detection_checkpoint=detection)
-    return Conversion(mapped, meta, backbone, config_path, cfg_options, list(notes.assumptions))
+    return Conversion(mapped, meta, backbone, config, cfg_options, list(notes.assumptions))
 
 
 def convert_file(src: str, dst: Optional[str], options: ConvertOptions,
