@@ -147,7 +147,7 @@ def convert_state_dict(state: Dict[str, Tensor], options: ConvertOptions,
     detection = is_detection(state)
     state = _detection_layout(state, options, say)
     trunk, mapped, sources, ref = split_layout(state)
-    say(f'family: {trunk.prefix or "resnet_d (no prefix)"} ({len(mapped)} trunk tensors, '
+    say(f'family: {type(trunk).__name__[:-len("Trunk")]} ({len(mapped)} trunk tensors, '
         f'RKAN modules for {ref.num_stages} stages)')
     attention = _settle_attention(trunk, options.attention, mapped, sources, notes)
     stages = choose_stages([ref.evidence(i) for i in range(ref.num_stages)], options.stages,

@@ -19,7 +19,7 @@ from torch import Tensor
 import rkan_mmdet.utils as rkan_utils
 from .rkan_modules import ReferenceRKAN
 from .errors import LayoutError
-from .trunks import TRUNKS, Trunk
+from .trunks import NO_PREFIX, TRUNKS, Trunk
 
 #: Errors of the package's safe loading: one line each, naming the file.
 CHECKPOINT_ERRORS = tuple(getattr(rkan_utils, name) for name in
@@ -63,19 +63,21 @@ def load_state_dict(path: str) -> Dict[str, Tensor]:
 
 
 def find_family(state: Dict[str, Tensor]) -> str:
-    """The trunk prefix of the first key that has one; ``''`` for ResNet-D (no prefix)."""
-    family = next((k.split('.', 1)[0] for k in state if k.split('.', 1)[0] in TRUNKS
-                   and k.split('.', 1)[0]), None)
+    """The trunk prefix of the first key that has one, else ``resnet_d`` (``stem.*``
+    and ``layer1.*``) or ``pyramidnet`` (``conv1``, ``bn_final``) for the files without."""
+    family = next((k.split('.', 1)[0] for k in state
+                   if k.split('.', 1)[0] in TRUNKS and k.split('.', 1)[0] not in NO_PREFIX),
+                  None)
     if family is not None:
         return family
     if 'stem.0.weight' in state and any(k.startswith('layer1.') for k in state):
-        return ''
+        return 'resnet_d'
     if 'bn_final.weight' in state and 'conv1.weight' in state:
-        raise LayoutError('a PyramidNet file of the paper\'s code (bn_final.*, no prefix); '
-                          'rkan_mmdet has no PyramidNet backbone to convert it into yet')
-    prefixes = ', '.join(p + '.' for p in TRUNKS if p)
+        return 'pyramidnet'
+    prefixes = ', '.join(p + '.' for p in TRUNKS if p not in NO_PREFIX)
     raise LayoutError(f'key {next(iter(state))} fits no layout of the paper\'s code: no key '
-                      f'starts with {prefixes} and no stem.0.weight / layer1.* (ResNet-D)')
+                      f'starts with {prefixes}, and neither stem.0.weight + layer1.* '
+                      '(ResNet-D) nor conv1.weight + bn_final.* (PyramidNet)')
 
 
 def split_layout(state: Dict[str, Tensor]) -> Tuple[Trunk, Dict[str, Tensor], Dict[str, str],
@@ -85,9 +87,9 @@ def split_layout(state: Dict[str, Tensor]) -> Tuple[Trunk, Dict[str, Tensor], Di
     Keys are read in file order; the first one that fits neither ends it.
     """
     family = find_family(state)
-    start = family + '.' if family else ''
+    start = '' if family in NO_PREFIX else family + '.'
     trunk = TRUNKS[family]({k[len(start):]: v for k, v in state.items() if k.startswith(start)})
-    name = family or 'resnet_d'
+    name = family
     mapped: Dict[str, Tensor] = {}
     sources: Dict[str, str] = {}
     ref = ReferenceRKAN()
@@ -95,8 +97,8 @@ def split_layout(state: Dict[str, Tensor]) -> Tuple[Trunk, Dict[str, Tensor], Di
         target = trunk.target(key[len(start):]) if key.startswith(start) else None
         if target is not None:
             mapped[target], sources[target] = tensor, key
-        elif not ((family == '' or not key.startswith(start)) and ref.add(key, tensor)):
-            what = (f'a torchvision {family} name' if family and key.startswith(start) else
+        elif not ((not start or not key.startswith(start)) and ref.add(key, tensor)):
+            what = (f'a torchvision {family} name' if start and key.startswith(start) else
                     f'{start}<trunk name> or an RKAN module of docs/families.md §6')
             raise LayoutError(f'key {key} does not fit the {name} layout of the paper\'s code '
                               f'(expected {what})')

@@ -10,7 +10,6 @@ A :class:`Trunk` is built from the trunk's tensors (family prefix removed) and g
   arch); the RKAN arguments are added by the caller;
 * :attr:`Trunk.block_key`: the ``rkan_layers`` key of stage ``i`` (0-based).
 """
-import inspect
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -19,14 +18,6 @@ from torch import Tensor
 from .errors import LayoutError
 
 BN = r'(?:weight|bias|running_mean|running_var|num_batches_tracked)'
-
-
-def takes_argument(name: str, argument: str) -> bool:
-    """Whether the registered backbone ``name`` (or a class it derives from) takes ``argument``."""
-    from mmengine.registry import MODELS
-    cls = MODELS.get(name)
-    return any(argument in inspect.signature(c.__init__).parameters
-               for c in getattr(cls, '__mro__', ()) if '__init__' in vars(c))
 
 
 def _need(tensors: Dict[str, Tensor], prefix: str, key: str) -> Tensor:

@@ -3,7 +3,8 @@
 ``features.conv0``/``norm0`` -> ``stem.0``/``stem.1``,
 ``denseblock{b}.denselayer{l}`` -> ``stages.{b-1}.block.{l-1}``,
 ``transition{b}`` -> ``transitions.{b-1}``, ``norm5`` -> ``transitions.{last}.0``,
-``classifier`` -> ``head.fc``.
+``classifier`` -> ``head.fc``. The paper's head pools ``norm5(y) + r`` with no ReLU:
+``final_relu=False`` (docs/families.md §3).
 """
 import re
 from typing import Dict, Optional
@@ -11,8 +12,7 @@ from typing import Dict, Optional
 from mmpretrain.models.backbones import DenseNet
 from torch import Tensor
 
-from .errors import LayoutError
-from .trunk_base import BN, Trunk, _blocks_per_stage, takes_argument
+from .trunk_base import BN, Trunk, _blocks_per_stage
 
 
 class DenseNetTrunk(Trunk):
@@ -53,11 +53,6 @@ class DenseNetTrunk(Trunk):
         arch = dict(growth_rate=growth, depths=list(self.depths),
                     init_channels=self.need('features.conv0.weight').shape[0])
         name = next((n for n, a in DenseNet.arch_settings.items() if a == arch), None)
-        if not takes_argument('RKANDenseNet', 'final_relu'):
-            raise LayoutError('densenet: the paper\'s RKAN-DenseNet pools norm5(y) + r without '
-                              'a final ReLU, and this rkan_mmdet\'s RKANDenseNet has no '
-                              'final_relu=False to build that head; converting would change '
-                              'the function')
         cfg = dict(type='RKANDenseNet', arch=name or arch, final_relu=False)
         if bn_size != 4:
             cfg['bn_size'] = bn_size

@@ -1,25 +1,25 @@
-"""The paper's RegNetX (torchvision's, under ``regnet.``) -> ``RKANRegNet(arch)``.
+"""The paper's RegNetX and RegNetY (torchvision's, under ``regnet.``) -> ``RKANRegNet(arch)``.
 
 ``stem.{0,1}`` -> ``conv1``/``bn1``, ``trunk_output.block{s}.block{s}-{j}.f.{a,b,c}.{0,1}``
--> ``layer{s}.{j}.conv{1,2,3}``/``bn{1,2,3}``, ``proj`` -> ``downsample``.
+-> ``layer{s}.{j}.conv{1,2,3}``/``bn{1,2,3}``, ``proj`` -> ``downsample``, and RegNetY's
+``f.se.fc{1,2}`` -> ``se.conv{1,2}.conv`` (:class:`~rkan_mmdet.models.backbones.RegNetY`).
 """
-from typing import Dict, Tuple
+from typing import Tuple
 
-from mmdet.models.backbones import RegNet
-from torch import Tensor
+from rkan_mmdet.models.backbones.regnet import REGNETY_ARCHS, RegNetY
 
 from .errors import LayoutError
 from .trunk_base import BN, Trunk, _blocks_per_stage
 
 
-#: The RegNetX archs of the paper's code (its RegNet table: regnet_x_3_2gf, regnet_x_8gf).
+#: The archs of the paper code's RegNet table: RegNetX 3.2GF and 8GF, RegNetY 400MF..32GF.
 PAPER_REGNETX = ('regnetx_3.2gf', 'regnetx_8.0gf')
+PAPER_REGNETS = PAPER_REGNETX + tuple(REGNETY_ARCHS)
 
 
 class RegNetTrunk(Trunk):
-    """torchvision RegNetX -> ``RKANRegNet(arch)``, the mmdet arch with the same stage
-    widths, blocks per stage and group width, among those the paper's code builds
-    (RegNetY's SE keys fit no rule)."""
+    """torchvision RegNetX / RegNetY -> ``RKANRegNet(arch)``, the arch with the same stage
+    widths, blocks per stage, group width and SE, among those the paper's code builds."""
 
     prefix = 'regnet'
     rules = [
@@ -35,21 +35,17 @@ class RegNetTrunk(Trunk):
          r'backbone.layer\1.\2.downsample.0.weight'),
         (rf'trunk_output\.block(\d)\.block\1-(\d+)\.proj\.1\.({BN})',
          r'backbone.layer\1.\2.downsample.1.\3'),
+        (r'trunk_output\.block(\d)\.block\1-(\d+)\.f\.se\.fc([12])\.(weight|bias)',
+         r'backbone.layer\1.\2.se.conv\3.conv.\4'),
         (r'fc\.(weight|bias)', r'head.fc.\1'),
     ]
 
-    def __init__(self, tensors: Dict[str, Tensor]) -> None:
-        se = next((k for k in tensors if '.f.se.' in k), None)
-        if se is not None:
-            raise LayoutError(f'regnet: a RegNetY file (regnet.{se}: SE in every block); '
-                              'rkan_mmdet has no RegNetY backbone to convert it into yet')
-        super().__init__(tensors)
-
     @staticmethod
     def arch_shape(arch: dict) -> Tuple[list, list, list]:
-        """(stage widths, blocks per stage, group widths) of an mmdet RegNet arch,
-        by mmdet's own arithmetic (its methods read no instance state)."""
-        bare = RegNet.__new__(RegNet)
+        """(stage widths, blocks per stage, group widths) of a RegNet arch, by
+        RegNetY's own arithmetic (its methods read only ``width_rule``)."""
+        bare = RegNetY.__new__(RegNetY)
+        bare.width_rule = arch.get('width_rule', 'pycls')
         widths, num_stages = bare.generate_regnet(arch['w0'], arch['wa'], arch['wm'], arch['depth'])
         stage_widths, stage_blocks = bare.get_stages_from_blocks(widths)
         stage_widths, groups = bare.adjust_width_group(
@@ -62,10 +58,12 @@ class RegNetTrunk(Trunk):
                   for s in range(1, len(blocks) + 1)]
         group_w = [self.need(f'trunk_output.block{s}.block{s}-0.f.b.0.weight').shape[1]
                    for s in range(1, len(blocks) + 1)]
-        for name in PAPER_REGNETX:
-            if [list(v) for v in self.arch_shape(RegNet.arch_settings[name])] == \
-                    [widths, blocks, group_w]:
+        se = any('.f.se.' in k for k in self.tensors)
+        for name in PAPER_REGNETS:
+            arch = RegNetY.arch_settings[name]
+            if bool(arch.get('se_ratio')) == se and \
+                    [list(v) for v in self.arch_shape(arch)] == [widths, blocks, group_w]:
                 return dict(type='RKANRegNet', arch=name, out_indices=(3, ))
         raise LayoutError(f'regnet: stage widths {widths}, blocks {blocks} and group widths '
-                          f'{group_w} are no RegNetX the paper\'s code builds '
-                          f'({", ".join(PAPER_REGNETX)})')
+                          f'{group_w} ({"with" if se else "without"} SE) are no RegNet the '
+                          f'paper\'s code builds ({", ".join(PAPER_REGNETS)})')
