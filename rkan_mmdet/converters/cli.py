@@ -35,10 +35,10 @@ FAMILIES = """supported families (keys in IN -> rkan_mmdet backbone):
   stem.0 + layer1.. (no prefix, ResNet-D)   -> RKANResNetV1d(depth)
   resnext.     ResNeXt (e.g. 50 32x4d)      -> RKANResNeXt(depth, groups, base_width)
   wideresnet.  Wide ResNet (e.g. 50-2)      -> RKAN over mmpretrain.ResNet(base_channels, expansion)
-  regnet.      RegNetX 3.2GF/8GF            -> RKANRegNet(arch) (the RegNetX the paper builds)
-  densenet.    DenseNet-121/161/169/201     -> RKANDenseNet(arch)
+  regnet.      RegNetX 3.2GF/8GF, RegNetY 400MF..32GF -> RKANRegNet(arch) (the paper's table)
+  densenet.    DenseNet-121/161/169/201     -> RKANDenseNet(arch, final_relu=False)
+  conv1 + bn_final + layer1.. (no prefix, PyramidNet) -> RKANPyramidNet(depth, alpha)
   backbone_with_fpn.body + rkan_components (RKAN_RCNN, ResNet) -> its backbone (--backbone-only)
-not yet: RegNetY, PyramidNet, DenseNet's paper head (docs/converter.md).
 KAN types: chebyshev, legendre, jacobi (alpha = beta = 0.5), hermite, rbf, b_spline;
 rbf grids and b-spline knots must equal rkan_mmdet's (docs/spec.md §2), they are never remapped."""
 
