@@ -193,7 +193,7 @@ class PyramidNet(BaseModule):
         modules: List[nn.Module] = []
         if self.frozen_stages >= 0:
             modules += [self.conv1, self.norm1]
-        modules += [getattr(self, name) for name in self.res_layers[:self.frozen_stages]]
+        modules += [getattr(self, name) for name in self.res_layers[:max(self.frozen_stages, 0)]]
         if self.frozen_stages >= len(self.res_layers):
             modules.append(self.final_norm)
         for module in modules:
