@@ -19,30 +19,37 @@ from .errors import LayoutError
 MIXIN_DEFAULTS = {name: p.default for name, p in
                   inspect.signature(RKANMixin.__init__).parameters.items()
                   if p.default is not inspect.Parameter.empty}
-#: Backbone arguments outside RKANMixin that a conversion may set, with the
-#: default the configs leave them at (RKANSENet's ``se_bias``).
+#: Backbone arguments outside RKANMixin that a conversion may set, with their
+#: class defaults (PlainSEResNet's ``se_bias``, PlainDenseNet's ``final_relu``).
 OTHER_DEFAULTS = dict(se_bias=True, final_relu=True)
-#: configs/imagenet classifier of (backbone type, depth or arch, inv_factor, plugin type).
-IMAGENET_CONFIGS = {
-    ('RKANResNet', 50, None, None): 'rkanet50_8xb32_in1k.py',
-    ('RKANResNet', 50, 2, None): 'rkanet50-2xl_8xb32_in1k.py',
-    ('RKANResNet', 50, 4, None): 'rkanet50-4xl_8xb32_in1k.py',
-    ('RKANResNet', 50, 6, None): 'rkanet50-6xl_8xb32_in1k.py',
-    ('RKANResNet', 101, None, None): 'rkanet101_8xb32_in1k.py',
-    ('RKANResNet', 50, None, 'ELA'): 'rkan-ela-l50_8xb32_in1k.py',
-    ('RKANSENet', 50, None, None): 'rkan-senet50_8xb32_in1k.py',
-    ('RKANDenseNet', '169', None, None): 'rkan-densenet169_8xb32_in1k.py',
+#: configs/imagenet classifier of (backbone type, depth or arch, inv_factor, plugin type),
+#: and the arguments of OTHER_DEFAULTS that config sets otherwise.
+IMAGENET_CONFIGS: Dict[tuple, Tuple[str, dict]] = {
+    ('RKANResNet', 50, None, None): ('rkanet50_8xb32_in1k.py', {}),
+    ('RKANResNet', 50, 2, None): ('rkanet50-2xl_8xb32_in1k.py', {}),
+    ('RKANResNet', 50, 4, None): ('rkanet50-4xl_8xb32_in1k.py', {}),
+    ('RKANResNet', 50, 6, None): ('rkanet50-6xl_8xb32_in1k.py', {}),
+    ('RKANResNet', 101, None, None): ('rkanet101_8xb32_in1k.py', {}),
+    ('RKANResNet', 50, None, 'ELA'): ('rkan-ela-l50_8xb32_in1k.py', {}),
+    ('RKANSENet', 50, None, None): ('rkan-senet50_8xb32_in1k.py', dict(se_bias=False)),
+    ('RKANDenseNet', '169', None, None): ('rkan-densenet169_8xb32_in1k.py',
+                                          dict(final_relu=False)),
+    ('RKANRegNet', 'regnety_3.2gf', None, None): ('rkan-regnety-3.2gf_8xb32_in1k.py', {}),
+    ('RKANRegNet', 'regnety_8gf', None, None): ('rkan-regnety-8gf_8xb32_in1k.py', {}),
+    ('RKANPyramidNet', 50, None, None): ('rkan-pyramidnet50_8xb32_in1k.py', {}),
 }
 
 
-def imagenet_config(backbone: dict) -> Optional[str]:
-    """The ``configs/imagenet`` file name whose classifier has this backbone, if any."""
+def imagenet_config(backbone: dict) -> Tuple[Optional[str], dict]:
+    """The ``configs/imagenet`` file name whose classifier has this backbone (or None),
+    and the arguments that file sets away from their class defaults."""
     size = backbone.get('depth', backbone.get('arch'))
-    if not isinstance(size, (int, str)):
-        return None
+    if not isinstance(size, (int, str)) or backbone.get('alpha') is not None:
+        return None, {}
     plugins = backbone.get('plugins') or [None]
     plugin = plugins[0]['cfg']['type'] if len(plugins) == 1 and plugins[0] else None
-    return IMAGENET_CONFIGS.get((backbone['type'], size, backbone.get('inv_factor'), plugin))
+    key = (backbone['type'], size, backbone.get('inv_factor'), plugin)
+    return IMAGENET_CONFIGS.get(key, (None, {}))
 
 
 def plain(value):
@@ -73,18 +80,19 @@ def target_model(backbone: dict, fc: Tensor) -> Tuple[nn.Module, Optional[str], 
     it (if one does) and the ``--cfg-options`` that file needs.
 
     Those RKAN configs set only the backbone type and its size (depth, arch,
-    inv_factor); every other RKAN argument is RKANMixin's default
-    (tests/test_configs/test_imagenet_configs.py holds them to that), so the
-    options are the RKAN arguments that differ from those defaults. The model is
+    inv_factor) and the paper's head (:data:`IMAGENET_CONFIGS`); every other
+    RKAN argument is RKANMixin's default (tests/test_configs/test_imagenet_configs.py
+    holds them to that), so the options are the arguments that differ from what
+    the config sets. The model is
     built here without parsing the config (mmengine reads all of mmpretrain's
     metafiles to resolve its ``mmpretrain::`` bases): same backbone, GAP neck and
     linear head, so the same keys and shapes.
     """
     from mmpretrain.registry import MODELS
-    name = imagenet_config(backbone)
+    name, config_sets = imagenet_config(backbone)
     options: Dict[str, object] = {}
     if name is not None:
-        defaults = dict(MIXIN_DEFAULTS, **OTHER_DEFAULTS)
+        defaults = {**MIXIN_DEFAULTS, **OTHER_DEFAULTS, **config_sets}
         options = {f'model.backbone.{key}': value for key, value in backbone.items()
                    if key in defaults and plain(value) != plain(defaults[key])}
         if fc.shape[0] != 1000:

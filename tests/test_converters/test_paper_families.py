@@ -113,16 +113,21 @@ def test_family_converts_exactly(family: str, kind: str) -> None:
     ('rkan-ela-l50_8xb32_in1k.py', dict(type='RKANResNet'), FAMILIES['ela50'][0]),
     ('rkan-densenet169_8xb32_in1k.py', dict(type='RKANDenseNet', final_relu=False),
      lambda k, g: PaperDenseNet(k, LAST, g, arch='densenet169')),
+    ('rkan-regnety-3.2gf_8xb32_in1k.py', dict(type='RKANRegNet', arch='regnety_3.2gf'),
+     lambda k, g: PaperRegNet(k, LAST, g, arch='regnet_y_3_2gf')),
+    ('rkan-pyramidnet50_8xb32_in1k.py', dict(type='RKANPyramidNet', alpha=200),
+     FAMILIES['pyramidnet50'][0]),
 ])
 def test_imagenet_models_of_the_paper_name_their_config(name: str, backbone: dict,
                                                         builder) -> None:
-    """RKAN-SENet-50, RKAN-ELA-L-50 and RKAN-DenseNet-169 (ImageNet models of the paper):
-    the converter names their configs/imagenet file, and that config with the printed
-    --cfg-options builds the very backbone the checkpoint loaded into."""
+    """RKAN-SENet-50, RKAN-ELA-L-50, RKAN-DenseNet-169 (ImageNet models of the paper),
+    RKAN-RegNetY-3.2GF, RKAN-PyramidNet-50: the converter names their configs/imagenet
+    file, that config with the printed --cfg-options (none here: the configs build the
+    paper's heads) loads the checkpoint strictly."""
     g = torch.Generator().manual_seed(7)
     paper = randomize(builder('chebyshev', g), g, trained_rkan=[3])
     result, _ = convert(paper)
-    assert result.config == f'configs/imagenet/{name}'
+    assert result.config == f'configs/imagenet/{name}' and result.cfg_options == {}
     cfg = Config.fromfile(str(ROOT / result.config))
     cfg.merge_from_dict(result.cfg_options)
     for key, value in backbone.items():
