@@ -65,9 +65,9 @@ def load_layers() -> Tuple[type, type]:
         import mmdet  # noqa: F401
     except ImportError:
         _stand_in_for_mmcv_and_mmengine()
-    kan_conv = importlib.import_module('rkan_mmdet.models.layers.kan_conv')
+    layers = importlib.import_module('rkan_mmdet.models.layers')
     rkan_block = importlib.import_module('rkan_mmdet.models.layers.rkan_block')
-    return kan_conv.KANConv2d, rkan_block.RKANBlock
+    return layers.KANConv2d, rkan_block.RKANBlock
 
 
 def load_reference() -> types.ModuleType:
