@@ -16,9 +16,9 @@ from typing import Dict, Tuple
 
 from torch import Tensor
 
-import rkan_mmdet.utils as rkan_utils
-from .rkan_modules import ReferenceRKAN
+import rkan_mmdet.checkpoint_safety as rkan_utils
 from .errors import LayoutError
+from .rkan_modules import ReferenceRKAN
 from .trunks import NO_PREFIX, TRUNKS, Trunk
 
 #: Errors of the package's safe loading: one line each, naming the file.
