@@ -33,7 +33,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import List, NoReturn
+from typing import List, NoReturn, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.config.utils import ConfigParsingError
@@ -65,9 +65,11 @@ def add_common_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parse, exporting LOCAL_RANK for launchers that pass it as a flag."""
-    args = parser.parse_args()
+def parse(parser: argparse.ArgumentParser,
+          argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse ``argv`` (default: the command line), exporting LOCAL_RANK for
+    launchers that pass it as a flag."""
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

@@ -17,6 +17,8 @@ import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
+from rkan_mmdet.cli import test as test_cli
+from rkan_mmdet.cli import train as train_cli
 from rkan_mmdet.data_checks.dataset_paths import missing_data_message
 from rkan_mmdet.models import KANConv2d
 
@@ -194,12 +196,11 @@ def test_missing_demo_data_names_the_generator(tmp_path: Path) -> None:
 
 
 def test_train_switches() -> None:
-    train = load_tool('train.py')
 
     def cfg(**kwargs) -> Config:
         args = dict(config=str(COCO_CONFIG), work_dir=None, resume=None, amp=False,
                     auto_scale_lr=False, cfg_options=None, launcher='none')
-        return train.build_cfg(Namespace(**{**args, **kwargs}))
+        return train_cli.build_cfg(Namespace(**{**args, **kwargs}))
 
     plain = cfg()
     assert plain.work_dir == 'work_dirs/mask_rcnn_rkanet50_1x_coco'
@@ -213,15 +214,14 @@ def test_train_switches() -> None:
 
 
 def test_show_dir_drives_detection_and_classification_hooks() -> None:
-    test = load_tool('test.py')
     det = Config(dict(default_hooks=dict(
         visualization=dict(type='DetVisualizationHook', draw=False))))
-    test.enable_drawing(det, 'out')
+    test_cli.enable_drawing(det, 'out')
     assert det.default_hooks.visualization == dict(
         type='DetVisualizationHook', draw=True, test_out_dir='out')
     cls = Config(dict(default_hooks=dict(
         visualization=dict(type='VisualizationHook', enable=False))))
-    test.enable_drawing(cls, 'out')
+    test_cli.enable_drawing(cls, 'out')
     assert cls.default_hooks.visualization == dict(
         type='VisualizationHook', enable=True, out_dir='out')
 
