@@ -1,15 +1,41 @@
-"""References written from reading the RKAN paper's code (withray/residualKAN,
+"""Helpers and references for the paper-architecture tests. The references are written from reading the RKAN paper's code (withray/residualKAN,
 ``residual_networks/RKAN_DenseNet.py`` and ``RKAN_PyramidNet.py``): plain loops
 over the same weights, to check that the package computes the same function.
 
 Nothing here calls an RKAN block's or a backbone's ``forward``: the residual
 path is spelled out from the block's parts (docs/spec.md §1).
 """
-from typing import List
+import contextlib
+from typing import Iterator, List
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+
+@contextlib.contextmanager
+def skip_random_init() -> Iterator[None]:
+    """Build big models fast: torch's random layer init is skipped (counts and
+    shapes do not depend on the values)."""
+    names = ('kaiming_uniform_', 'kaiming_normal_', 'uniform_', 'normal_', 'trunc_normal_')
+    saved = {name: getattr(nn.init, name) for name in names}
+    for name in names:
+        setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(nn.init, name, fn)
+
+
+def randomise_norms(model: nn.Module) -> None:
+    """Non-trivial BN statistics and affine parameters, so every norm matters."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.normal_(module.bias, 0, 0.2)
+            module.running_mean.normal_(0, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
 
 
 def rkan_residual(block: nn.Module, x: Tensor, last_stage: bool) -> Tensor:

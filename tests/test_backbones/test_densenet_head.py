@@ -9,19 +9,9 @@ from mmpretrain.models.backbones import DenseNet
 
 from rkan_mmdet.models import PlainDenseNet, RKANDenseNet
 
-from .paper_reference import densenet_features
+from .paper_reference import densenet_features, randomise_norms
 
 TINY = dict(growth_rate=8, depths=[2, 2, 3, 2], init_channels=16)
-
-
-def randomise_norms(model: torch.nn.Module) -> None:
-    """Non-trivial BN statistics and affine parameters, so every norm matters."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
-            torch.nn.init.normal_(module.bias, 0, 0.5)
-            module.running_mean.normal_(0, 0.5)
-            module.running_var.uniform_(0.5, 1.5)
 
 
 @pytest.mark.parametrize('mechanisms', [(None, None, None, 'addition'),

@@ -10,9 +10,6 @@ keeps the ImageNet stems there). Figures: the paper's tables, as its code's
 README repeats them; DenseNet-169's two rows are this package's count (the
 figures of that table row were not available to check).
 """
-import contextlib
-from typing import Iterator
-
 import pytest
 import torch
 from mmengine.registry import MODELS
@@ -20,6 +17,8 @@ from torch import nn
 
 import rkan_mmdet  # noqa: F401  (registers the backbones)
 from tools.analysis.param_count import profiler_params
+
+from .paper_reference import skip_random_init
 
 ELA = [dict(cfg=dict(type='ELA'), position='after_conv3')]
 R101 = dict(type='RKANResNet', depth=101)
@@ -56,20 +55,6 @@ ROWS = {
 }
 
 
-@contextlib.contextmanager
-def no_random_init() -> Iterator[None]:
-    """Skip torch's layer init while building: counts do not depend on values."""
-    names = ('kaiming_uniform_', 'uniform_', 'normal_', 'trunc_normal_')
-    saved = {name: getattr(nn.init, name) for name in names}
-    for name in names:
-        setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
-    try:
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(nn.init, name, fn)
-
-
 class Classifier(nn.Module):
     """Backbone -> last stage -> global average pool -> linear (the paper's classifiers)."""
 
@@ -87,7 +72,7 @@ class Classifier(nn.Module):
 @pytest.mark.parametrize('row', list(ROWS))
 def test_row_count_rounds_to_the_paper(row: str) -> None:
     cfg, classes, paper = ROWS[row]
-    with no_random_init():
+    with skip_random_init():
         backbone = MODELS.build(cfg)
     backbone.eval()
     model = Classifier(backbone, classes)

@@ -4,16 +4,7 @@ import torch
 
 from rkan_mmdet.models import PyramidNet, RKANPyramidNet
 
-from .paper_reference import RefPyramidNet
-
-
-def randomise_norms(model: torch.nn.Module) -> None:
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
-            torch.nn.init.normal_(module.bias, 0, 0.2)
-            module.running_mean.normal_(0, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
+from .paper_reference import RefPyramidNet, randomise_norms
 
 
 @pytest.mark.parametrize('depth,layers,alpha,bottleneck,widths', [

@@ -1,7 +1,5 @@
 """RegNetY (rkan_mmdet.models.backbones.regnet) against torchvision's regnet_y_* trunks."""
-import contextlib
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -14,22 +12,9 @@ from rkan_mmdet.models import RegNetY, RKANRegNet
 from rkan_mmdet.models.backbones import torchvision_regnet_keys
 from rkan_mmdet.models.backbones.regnet import REGNETY_ARCHS
 
+from .paper_reference import skip_random_init
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def no_init() -> Iterator[None]:
-    """Build big torchvision models fast: their random init does not matter for counts."""
-    names = ('kaiming_uniform_', 'kaiming_normal_', 'uniform_', 'normal_', 'zeros_',
-             'ones_', 'constant_')
-    saved = {name: getattr(torch.nn.init, name) for name in names}
-    for name in names:
-        setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
-    try:
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch.nn.init, name, fn)
 
 
 def torchvision_regnet(arch: str) -> torch.nn.Module:
@@ -46,7 +31,7 @@ TRUNKS = {'regnety_400mf': 3_903_144, 'regnety_800mf': 5_647_512, 'regnety_1.6gf
 
 @pytest.mark.parametrize('arch', sorted(REGNETY_ARCHS))
 def test_counts_and_keys_equal_torchvision(arch: str) -> None:
-    with no_init():
+    with skip_random_init():
         reference = torchvision_regnet(arch)
     with torch.device('meta'):
         ours = RegNetY(arch=arch)
