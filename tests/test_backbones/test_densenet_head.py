@@ -57,8 +57,3 @@ def test_mmpretrain_head_is_mmpretrain_bit_for_bit() -> None:
             for ours, theirs in zip(model(x), plain(x), strict=True):
                 assert torch.equal(ours, theirs)
     assert set(PlainDenseNet(arch=TINY, final_relu=False).state_dict()) == set(plain.state_dict())
-
-
-def test_final_relu_is_checked() -> None:
-    with pytest.raises(ValueError, match=r"final_relu must be True or False, got 'no' \(str\)"):
-        PlainDenseNet(arch=TINY, final_relu='no')
