@@ -59,6 +59,6 @@ def test_plugin_on_a_backbone_without_plugins_is_one_line_exit_2() -> None:
          '--plugin', 'ELA'], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == (
-        "error: --plugin ELA: the backbone of senet50 (mmpretrain.SEResNet) takes no mmdet "
+        "error: --plugin ELA: the backbone of senet50 (PlainSEResNet) takes no mmdet "
         "'plugins' argument")
     assert 'Traceback' not in run.stderr
