@@ -12,6 +12,8 @@ import torchvision
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
+from tests.test_backbones.paper_reference import RefPyramidNet
+
 from .attention import attention_bottleneck
 from .rkan_parts import add_rkan_parts, run_stages
 
@@ -236,74 +238,20 @@ class PaperResNeSt(PaperResNet):
                 for b in layer]))
 
 
-class PyramidBlock(nn.Module):
-    """The paper's pre-activation PyramidNet block (no prefix; keys ``bn1``, ``conv1``, ...).
-
-    Bottleneck: BN, 1x1, BN, ReLU, 3x3 (stride), BN, ReLU, 1x1 (x4), BN (``bn4``);
-    basic: BN, 3x3 (stride), BN, ReLU, 3x3, BN (``bn3``). No ReLU at the end. The
-    shortcut is the input (2x2 average-pooled on stride-2 blocks) zero-padded to
-    the block's wider output."""
-
-    def __init__(self, inplanes: int, planes: int, stride: int, bottleneck: bool) -> None:
-        super().__init__()
-        self.bottleneck = bottleneck
-        self.bn1 = nn.BatchNorm2d(inplanes)
-        if bottleneck:
-            self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-            self.bn3 = nn.BatchNorm2d(planes)
-            self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-            self.bn4 = nn.BatchNorm2d(planes * 4)
-        else:
-            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn3 = nn.BatchNorm2d(planes)
-        self.downsample = nn.AvgPool2d(2, 2, ceil_mode=True) if stride != 1 else None
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = torch.relu(self.bn2(self.conv1(self.bn1(x))))
-        if self.bottleneck:
-            out = self.bn4(self.conv3(torch.relu(self.bn3(self.conv2(out)))))
-        else:
-            out = self.bn3(self.conv2(out))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        extra = out.shape[1] - shortcut.shape[1]
-        if extra:
-            shortcut = torch.cat([shortcut, shortcut.new_zeros(shortcut.shape[0], extra,
-                                                                *shortcut.shape[2:])], 1)
-        return out + shortcut
-
-
-class PaperPyramidNet(nn.Module):
-    """RKAN-PyramidNet: keys without prefix; widths grow by alpha / (number of blocks)
-    per block, rounded half to even (Python's ``round``); a final ``bn_final`` + ReLU
-    before pooling."""
+class PaperPyramidNet(RefPyramidNet):
+    """RKAN-PyramidNet: the paper's trunk (tests/test_backbones/paper_reference.py:
+    keys without prefix, widths growing by alpha / (number of blocks), ``bn_final``
+    + ReLU before pooling) with its ``fc`` and the RKAN parts."""
 
     def __init__(self, kind: str, mechanisms: Sequence[Optional[str]], g: torch.Generator,
                  depths: Sequence[int] = (3, 4, 6, 3), alpha: float = 200,
                  bottleneck: bool = True) -> None:
-        super().__init__()
-        expansion = 4 if bottleneck else 1
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        step, width, inplanes = alpha / sum(depths), 64.0, 64
-        ins, outs = [], []
-        for s, depth in enumerate(depths):
-            ins.append(inplanes)
-            blocks = []
-            for j in range(depth):
-                width += step
-                blocks.append(PyramidBlock(inplanes, int(round(width)),
-                                           2 if s and not j else 1, bottleneck))
-                inplanes = int(round(width)) * expansion
-            setattr(self, f'layer{s + 1}', nn.Sequential(*blocks))
-            outs.append(inplanes)
-        self.bn_final = nn.BatchNorm2d(inplanes)
-        self.fc = nn.Linear(inplanes, 1000)
-        add_rkan_parts(self, ins, outs, [1, 2, 2, 2], kind, g)
+        super().__init__(list(depths), alpha, bottleneck)
+        layers = [getattr(self, f'layer{i}') for i in range(1, 5)]
+        outs = [layer[-1].bn4.num_features if bottleneck else layer[-1].bn3.num_features
+                for layer in layers]
+        self.fc = nn.Linear(outs[-1], 1000)
+        add_rkan_parts(self, [64] + outs[:-1], outs, [1, 2, 2, 2], kind, g)
         self.mechanisms = list(mechanisms)
 
     def forward(self, x: Tensor) -> Tensor:
