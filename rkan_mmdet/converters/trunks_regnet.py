@@ -4,12 +4,12 @@
 -> ``layer{s}.{j}.conv{1,2,3}``/``bn{1,2,3}``, ``proj`` -> ``downsample``, and RegNetY's
 ``f.se.fc{1,2}`` -> ``se.conv{1,2}.conv`` (:class:`~rkan_mmdet.models.backbones.RegNetY`).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
-from rkan_mmdet.models.backbones.regnet import REGNETY_ARCHS, RegNetY
+from rkan_mmdet.models.backbones.regnet import REGNETY_ARCHS, RegNetY, torchvision_regnet_keys
 
 from .errors import LayoutError
-from .trunk_base import BN, Trunk, _blocks_per_stage
+from .trunk_base import Trunk, _blocks_per_stage
 
 
 #: The archs of the paper code's RegNet table: RegNetX 3.2GF and 8GF, RegNetY 400MF..32GF.
@@ -22,23 +22,19 @@ class RegNetTrunk(Trunk):
     widths, blocks per stage, group width and SE, among those the paper's code builds."""
 
     prefix = 'regnet'
-    rules = [
-        (r'stem\.0\.weight', r'backbone.conv1.weight'),
-        (rf'stem\.1\.({BN})', r'backbone.bn1.\1'),
-        (r'trunk_output\.block(\d)\.block\1-(\d+)\.f\.a\.0\.weight', r'backbone.layer\1.\2.conv1.weight'),
-        (r'trunk_output\.block(\d)\.block\1-(\d+)\.f\.b\.0\.weight', r'backbone.layer\1.\2.conv2.weight'),
-        (r'trunk_output\.block(\d)\.block\1-(\d+)\.f\.c\.0\.weight', r'backbone.layer\1.\2.conv3.weight'),
-        (rf'trunk_output\.block(\d)\.block\1-(\d+)\.f\.a\.1\.({BN})', r'backbone.layer\1.\2.bn1.\3'),
-        (rf'trunk_output\.block(\d)\.block\1-(\d+)\.f\.b\.1\.({BN})', r'backbone.layer\1.\2.bn2.\3'),
-        (rf'trunk_output\.block(\d)\.block\1-(\d+)\.f\.c\.1\.({BN})', r'backbone.layer\1.\2.bn3.\3'),
-        (r'trunk_output\.block(\d)\.block\1-(\d+)\.proj\.0\.weight',
-         r'backbone.layer\1.\2.downsample.0.weight'),
-        (rf'trunk_output\.block(\d)\.block\1-(\d+)\.proj\.1\.({BN})',
-         r'backbone.layer\1.\2.downsample.1.\3'),
-        (r'trunk_output\.block(\d)\.block\1-(\d+)\.f\.se\.fc([12])\.(weight|bias)',
-         r'backbone.layer\1.\2.se.conv\3.conv.\4'),
-        (r'fc\.(weight|bias)', r'head.fc.\1'),
-    ]
+    rules = [(r'fc\.(weight|bias)', r'head.fc.\1')]
+
+    def target(self, key: str) -> Optional[str]:
+        """The classifier's ``fc``, or the backbone key :func:`torchvision_regnet_keys`
+        (the renaming RegNetY's own docs give) makes of ``key``."""
+        head = super().target(key)
+        if head is not None:
+            return head
+        try:
+            renamed = torchvision_regnet_keys({key: None})
+        except KeyError:  # a block part RegNet does not have
+            return None
+        return next((f'backbone.{name}' for name in renamed), None)
 
     @staticmethod
     def arch_shape(arch: dict) -> Tuple[list, list, list]:
