@@ -38,7 +38,8 @@ FAMILIES = """supported families (keys in IN -> rkan_mmdet backbone):
   regnet.      RegNetX 3.2GF/8GF, RegNetY 400MF..32GF -> RKANRegNet(arch) (the paper's table)
   densenet.    DenseNet-121/161/169/201     -> RKANDenseNet(arch, final_relu=False)
   conv1 + bn_final + layer1.. (no prefix, PyramidNet) -> RKANPyramidNet(depth, alpha)
-  backbone_with_fpn.body + rkan_components (RKAN_RCNN, ResNet) -> its backbone (--backbone-only)
+  backbone_with_fpn.body + rkan_components (RKAN_RCNN: ResNet, DenseNet) -> its backbone
+               (--backbone-only)
 KAN types: chebyshev, legendre, jacobi (alpha = beta = 0.5), hermite, rbf, b_spline;
 rbf grids and b-spline knots must equal rkan_mmdet's (docs/spec.md §2), they are never remapped."""
 

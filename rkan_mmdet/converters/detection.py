@@ -12,20 +12,22 @@ detection key                                               classifier layout (d
 ==========================================================  ==================================
 ``backbone_with_fpn.body.{conv1,bn1}.*``                    ``resnet.{conv1,bn1}.*``
 ``backbone_with_fpn.body.layer<n>.base_layer.<j>.*``        ``resnet.layer<n>.<j>.*``
+DenseNet: ``backbone_with_fpn.body.{conv0,norm0}.*``,       ``densenet.features.{conv0,norm0}.*``,
+``stage<n>.dense_block.*``, ``stage<n>.post_transition.*``  ``denseblock<n>``, ``transition<n>``
+                                                            (``norm5`` for the last stage)
 ``rkan_components.<conv_reduce|kan_conv1|...>.*``           ``<conv_reduce|kan_conv1|...>.*``
 everything else (FPN, RPN, RoI heads, the repeats,          dropped (said)
-``rkan_components.resnet.*``)
+``rkan_components.{resnet,densenet}.*``)
 ==========================================================  ==================================
 
 The result has no classifier head, so only its backbone converts
-(``--backbone-only``). The DenseNet variant of ``RKAN_RCNN`` is not covered.
+(``--backbone-only``).
 """
 import re
 from typing import Dict, List, Tuple
 
 from torch import Tensor
 
-from .errors import LayoutError
 
 BODY = 'backbone_with_fpn.body.'
 PARTS = 'rkan_components.'
@@ -35,17 +37,30 @@ def is_detection(state: Dict[str, Tensor]) -> bool:
     return any(k.startswith(BODY) for k in state) and any(k.startswith(PARTS) for k in state)
 
 
+def _densenet_key(body_key: str) -> str:
+    """``stage<n>.dense_block.*`` -> ``features.denseblock<n>.*``; ``stage<n>.post_transition.*``
+    -> ``features.transition<n>.*`` (``features.norm5.*`` for the last); the stem as is."""
+    m = re.match(r'stage(\d)\.(dense_block|post_transition)\.(.+)$', body_key)
+    if m is None:
+        return 'features.' + body_key
+    stage, part, rest = int(m[1]), m[2], m[3]
+    if part == 'dense_block':
+        return f'features.denseblock{stage}.{rest}'
+    return f'features.norm5.{rest}' if stage == 4 else f'features.transition{stage}.{rest}'
+
+
 def classifier_layout(state: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor], List[str]]:
     """The backbone's tensors under the classifier layout, and the key groups dropped."""
-    if any(k.startswith(BODY + 'stage') for k in state):
-        raise LayoutError('a DenseNet RKAN_RCNN checkpoint (backbone_with_fpn.body.stage<n>.*): '
-                          'only its ResNet variant converts')
+    densenet = any(k.startswith(BODY + 'stage') for k in state)
+    family = 'densenet' if densenet else 'resnet'
     out: Dict[str, Tensor] = {}
     dropped: Dict[str, int] = {}
     for key, tensor in state.items():
         if key.startswith(BODY):
-            out['resnet.' + re.sub(r'^(layer\d)\.base_layer\.', r'\1.', key[len(BODY):])] = tensor
-        elif key.startswith(PARTS) and not key.startswith(PARTS + 'resnet.'):
+            body_key = key[len(BODY):]
+            out[f'{family}.' + (_densenet_key(body_key) if densenet else
+                                re.sub(r'^(layer\d)\.base_layer\.', r'\1.', body_key))] = tensor
+        elif key.startswith(PARTS) and not key.startswith(f'{PARTS}{family}.'):
             out[key[len(PARTS):]] = tensor
         else:
             group = '.'.join(key.split('.')[:2])

@@ -14,7 +14,7 @@ import torch
 import rkan_mmdet  # noqa: F401
 from rkan_mmdet.converters import main
 from rkan_mmdet.converters.target import detector_backbone
-from tests.test_converters.reference.rcnn import PaperRCNN
+from tests.test_converters.reference.rcnn import PaperDenseNetRCNN, PaperRCNN
 from tests.test_converters.reference.rkan_parts import randomize
 
 
@@ -57,3 +57,26 @@ def test_detection_checkpoint_needs_backbone_only(rcnn: PaperRCNN, tmp_path: Pat
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith('error: a detection checkpoint of the paper\'s code (RKAN_RCNN')
     assert 'convert its backbone with --backbone-only' in err
+
+
+def test_densenet_rcnn_backbone_features_equal(capsys: pytest.CaptureFixture) -> None:
+    """The DenseNet variant: stage outputs (transition + r; norm5 + r, no ReLU) equal
+    RKANDenseNet(final_relu=False)'s four outputs."""
+    from rkan_mmdet.converters import ConvertOptions, convert_state_dict
+    g = torch.Generator().manual_seed(22)
+    rcnn = PaperDenseNetRCNN('chebyshev', (None, None, None, 'addition'), g)
+    randomize(rcnn, g, trained_rkan=[3], parts=rcnn.rkan_components)
+    result = convert_state_dict(dict(rcnn.state_dict()), ConvertOptions(backbone_only=True),
+                                lambda line: None)
+    assert result.backbone['type'] == 'RKANDenseNet' and result.backbone['final_relu'] is False
+    ours = detector_backbone(dict(result.backbone, out_indices=(0, 1, 2, 3))).eval()
+    ours.load_state_dict(result.state_dict, strict=True)
+    x = torch.randn(2, 3, 64, 64, generator=g)
+    with torch.no_grad():
+        theirs = list(rcnn.backbone_with_fpn.body(x).values())
+        mine = ours(x)
+    assert len(mine) == len(theirs) == 4
+    for a, b in zip(mine, theirs):
+        error = ((a - b).abs().max() / b.abs().max()).item()
+        print(f'RKAN_RCNN DenseNet backbone feature: relative error {error:.2e}')
+        assert error <= 1e-5

@@ -68,10 +68,10 @@ CASES = [
                    if k.startswith('resnet.')},
                 **{f'rkan_components.{k}': v for k, v in s.items()}}, [],
      'a detection checkpoint of the paper\'s code (RKAN_RCNN'),
-    ('a DenseNet detection file',
+    ('a DenseNet detection file with a foreign key',
      lambda s: {'backbone_with_fpn.body.stage1.dense_block.x': torch.zeros(1),
                 'rkan_components.conv_reduce.0.weight': torch.zeros(1)}, ['--backbone-only'],
-     'a DenseNet RKAN_RCNN checkpoint'),
+     'key densenet.features.denseblock1.x does not fit the densenet layout'),
     ('a list instead of a dict', lambda s: list(s.values())[:3], [], 'not a state dict'),
 ]
 
