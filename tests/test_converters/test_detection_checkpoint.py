@@ -18,6 +18,19 @@ from tests.test_converters.reference.rcnn import PaperDenseNetRCNN, PaperRCNN
 from tests.test_converters.reference.rkan_parts import randomize
 
 
+def assert_features_equal(ours: torch.nn.Module, rcnn: torch.nn.Module, name: str) -> None:
+    """Our backbone's four outputs equal the reference body's, to 1e-5 relative."""
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        theirs = list(rcnn.backbone_with_fpn.body(x).values())
+        mine = ours(x)
+    assert len(mine) == len(theirs) == 4
+    for a, b in zip(mine, theirs):
+        error = ((a - b).abs().max() / b.abs().max()).item()
+        print(f'RKAN_RCNN {name} backbone feature: relative error {error:.2e}')
+        assert error <= 1e-5
+
+
 @pytest.fixture(scope='module')
 def rcnn() -> PaperRCNN:
     g = torch.Generator().manual_seed(21)
@@ -38,15 +51,7 @@ def test_backbone_only_features_equal(rcnn: PaperRCNN, tmp_path: Path,
     assert meta['backbone']['depth'] == 18 and meta['stages'] == [4]
     ours = detector_backbone(meta['backbone']).eval()
     ours.load_state_dict(ckpt['state_dict'], strict=True)
-    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        theirs = list(rcnn.backbone_with_fpn.body(x).values())
-        mine = ours(x)
-    assert len(mine) == len(theirs) == 4
-    for a, b in zip(mine, theirs):
-        error = ((a - b).abs().max() / b.abs().max()).item()
-        print(f'RKAN_RCNN backbone feature: relative error {error:.2e}')
-        assert error <= 1e-5
+    assert_features_equal(ours, rcnn, 'ResNet-18')
 
 
 def test_detection_checkpoint_needs_backbone_only(rcnn: PaperRCNN, tmp_path: Path,
@@ -71,12 +76,4 @@ def test_densenet_rcnn_backbone_features_equal(capsys: pytest.CaptureFixture) ->
     assert result.backbone['type'] == 'RKANDenseNet' and result.backbone['final_relu'] is False
     ours = detector_backbone(dict(result.backbone, out_indices=(0, 1, 2, 3))).eval()
     ours.load_state_dict(result.state_dict, strict=True)
-    x = torch.randn(2, 3, 64, 64, generator=g)
-    with torch.no_grad():
-        theirs = list(rcnn.backbone_with_fpn.body(x).values())
-        mine = ours(x)
-    assert len(mine) == len(theirs) == 4
-    for a, b in zip(mine, theirs):
-        error = ((a - b).abs().max() / b.abs().max()).item()
-        print(f'RKAN_RCNN DenseNet backbone feature: relative error {error:.2e}')
-        assert error <= 1e-5
+    assert_features_equal(ours, rcnn, 'DenseNet-121')
