@@ -18,7 +18,8 @@ from mmengine.registry import init_default_scope
 
 import rkan_mmdet  # noqa: F401  (registers the backbones)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 RECIPE = ROOT / 'configs' / '_base_' / 'coco_mask_rcnn_1x.py'
 DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
 # baseline -> its RKAN twin

@@ -13,7 +13,8 @@ from mmengine.registry import init_default_scope
 import rkan_mmdet  # noqa: F401  (registers RKANResNet / RKANSENet)
 from mmpretrain.registry import MODELS, TRANSFORMS
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 IMAGENET_CONFIGS = sorted((ROOT / 'configs' / 'imagenet').glob('*.py'))
 DEMO_CONFIG = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
 ALL_CONFIGS = IMAGENET_CONFIGS + [DEMO_CONFIG]

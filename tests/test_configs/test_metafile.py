@@ -17,7 +17,8 @@ from mmengine.registry import init_default_scope
 
 import rkan_mmdet  # noqa: F401  (registers the RKAN backbones)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 CONFIGS = sorted(str(p.relative_to(ROOT)) for pattern in ('configs/*.py', 'configs/imagenet/*.py')
                  for p in ROOT.glob(pattern))
 # docs/spec.md §4: Mask R-CNN on COCO 2017 val (AP bbox, AP bbox 50, AP mask, AP mask 50)

@@ -20,7 +20,8 @@ from mmengine.registry import HOOKS
 
 from rkan_mmdet.utils import safe_torch_load
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 CLASSES = ('circle', 'square', 'triangle', 'star')
 
 # id: (mmdet config, backbone type [and changes], two-stage with masks (else single-stage, boxes only))

@@ -9,8 +9,6 @@ import copy
 import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Dict, List
@@ -24,9 +22,10 @@ from PIL import Image
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
 from rkan_mmdet.models import KANConv2d
 
-ROOT = Path(__file__).resolve().parents[2]
-DET_DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
-CLS_DEMO = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
+from .. import ROOT
+from ..demo_runs import CLASSIFIER_DEMO as CLS_DEMO
+from ..demo_runs import DEMO as DET_DEMO
+
 KAN_PNG = (900, 800)  # (width, height): figsize (9, 8) at dpi 100
 CURVE_PNG = (800, 600)  # figsize (8, 6) at dpi 100
 FAST = ['--num-images', '1', '--image-size', '64']
@@ -78,24 +77,6 @@ def assert_curves_are_tap_functions(model: torch.nn.Module,
         np.testing.assert_allclose(f, expected.numpy(), rtol=1e-6, atol=1e-6)
 
 
-@pytest.fixture(scope='module')
-def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
-    """A real 2-iteration tools/train.py run of the classification demo."""
-    tmp = tmp_path_factory.mktemp('cls_run')
-    data = tmp / 'imagenet_demo'
-    subprocess.run([sys.executable, 'tools/demo/make_imagenet_demo.py', '--out',
-                    str(data), '--num-train', '2', '--num-val', '1', '--size', '48'],
-                   cwd=ROOT, check=True, capture_output=True)
-    work_dir = tmp / 'work_dir'
-    options = [f'{loader}.dataset.data_root={data}'
-               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    options += ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
-    subprocess.run([sys.executable, 'tools/train.py', str(CLS_DEMO), '--work-dir',
-                    str(work_dir), '--cfg-options', *options],
-                   cwd=ROOT, check=True, capture_output=True)
-    return dict(data=data, work_dir=work_dir, checkpoint=work_dir / 'epoch_1.pth')
-
-
 # ------------------------------------------------------------ KAN functions
 def test_kan_plots_of_initial_state(tmp_path: Path) -> None:
     paths = kan_tool.main([str(DET_DEMO), '--random-input', *FAST,
@@ -132,15 +113,15 @@ def test_kan_plots_from_bare_backbone_checkpoint(tmp_path: Path) -> None:
                            kan_tool.compute_curves(kan_tool.kan_convs(initial)[name], -1, 1)[1])
 
 
-def test_kan_plots_from_trained_classifier(trained_run: Dict[str, Path], tmp_path: Path) -> None:
+def test_kan_plots_from_trained_classifier(trained_classifier: Dict[str, Path], tmp_path: Path) -> None:
     """The real training checkpoint (``backbone.`` keys), with the forward pass on
     its images, into the classifier and into the detector."""
-    ckpt = trained_run['checkpoint']
+    ckpt = trained_classifier['checkpoint']
     state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
     for config in (CLS_DEMO, DET_DEMO):
         out_dir = tmp_path / config.stem
         paths = kan_tool.main([str(config), '--checkpoint', str(ckpt), '--images',
-                               str(trained_run['data']), '--num-images', '2',
+                               str(trained_classifier['data']), '--num-images', '2',
                                '--image-size', '48', '--out-dir', str(out_dir)])
         model = kan_tool.build_model(Config.fromfile(str(config)))
         assert_one_png_per_conv(paths, out_dir, conv_names(model))
@@ -182,8 +163,8 @@ def test_kan_tool_errors(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------ training curves
-def test_curves_of_a_real_run(trained_run: Dict[str, Path], tmp_path: Path) -> None:
-    work_dir = trained_run['work_dir']
+def test_curves_of_a_real_run(trained_classifier: Dict[str, Path], tmp_path: Path) -> None:
+    work_dir = trained_classifier['work_dir']
     paths = curve_tool.main([str(work_dir), '--out-dir', str(tmp_path)])
     assert [p.name for p in paths] == ['losses.png', 'metrics.png']
     for path in paths:
@@ -199,8 +180,8 @@ def test_curves_of_a_real_run(trained_run: Dict[str, Path], tmp_path: Path) -> N
     assert metrics == {'accuracy/top1': ([1], [lines[2]['accuracy/top1']])}
 
 
-def test_curves_pick_the_latest_run(trained_run: Dict[str, Path], tmp_path: Path) -> None:
-    run = curve_tool.find_log(trained_run['work_dir']).parent.parent
+def test_curves_pick_the_latest_run(trained_classifier: Dict[str, Path], tmp_path: Path) -> None:
+    run = curve_tool.find_log(trained_classifier['work_dir']).parent.parent
     work_dir = tmp_path / 'work_dir'
     shutil.copytree(run, work_dir / '20000101_000000')  # an older run: train lines only
     log = work_dir / '20000101_000000' / 'vis_data' / 'scalars.json'
