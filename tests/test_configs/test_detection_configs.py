@@ -72,6 +72,7 @@ def test_every_expected_config_is_found() -> None:
     assert DEMO in DETECTION
 
 
+@pytest.mark.slow  # a full-size detector per config
 @pytest.mark.parametrize('path', DETECTION, ids=ids(DETECTION))
 def test_model_and_pipelines_build(path: Path) -> None:
     from mmdet.registry import MODELS

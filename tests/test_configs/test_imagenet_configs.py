@@ -70,6 +70,7 @@ def test_config_set_is_complete() -> None:
     assert {p.stem for p in IMAGENET_CONFIGS} == set(EXPECTED_BACKBONES)
 
 
+@pytest.mark.slow  # a full-size classifier per config
 @pytest.mark.parametrize('path', ALL_CONFIGS, ids=lambda p: p.stem)
 def test_config_builds(path: Path) -> None:
     cfg = load(path)

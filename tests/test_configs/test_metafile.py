@@ -98,6 +98,7 @@ def test_results_are_the_papers_and_labelled() -> None:
             'Instance Segmentation': {'mask AP': mask, 'mask AP@0.5': mask50}}
 
 
+@pytest.mark.slow  # a full-size model per config
 @pytest.mark.parametrize('config', CONFIGS)
 def test_parameter_counts_match_built_models(config: str) -> None:
     cfg = Config.fromfile(str(ROOT / config))

@@ -123,6 +123,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.mark.slow  # trains and tests a detector per config
 @pytest.mark.parametrize('base,backbone,masks', CONFIGS.values(), ids=list(CONFIGS))
 def test_mmdet_config_with_rkan_trains_and_tests(base: str, backbone: str, masks: bool,
                                                  tiny_data: Path, tmp_path: Path,

@@ -148,6 +148,7 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     assert cv2.imread(str(out / 'losses.png')).shape == (600, 800, 3)
 
 
+@pytest.mark.slow  # tools/train.py in a subprocess
 def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
     done = run([PYTHON, str(ROOT / 'tools' / 'train.py'), str(COCO_CONFIG)], cwd=tmp_path)
     expected = (

@@ -93,6 +93,7 @@ def test_demo_checkpoint_loads_into_detection_backbone(demo_checkpoint: Path) ->
     assert backbone(torch.zeros(1, 3, 64, 64))[-1].shape == (1, 512, 2, 2)
 
 
+@pytest.mark.slow  # full-size classifier and detector per pair
 @pytest.mark.parametrize('cls_name', sorted(PAIRS))
 def test_full_size_backbones_match(cls_name: str) -> None:
     """Each ImageNet config's backbone has exactly its detection twin's tensors."""
