@@ -15,8 +15,9 @@ ratios (each model / the first) hold on a noisy machine. For each model:
   random-weight differences in the heads' data-dependent work.
 
 Timing runs with glibc keeping freed memory in its heap (as the CPU demo
-does; ``bench_utils.keep_freed_memory``), so page faults of re-allocated
-tensors do not decide the ratios; ``--system-malloc`` times glibc's default.
+does; ``timing.keep_freed_memory``), so page faults of re-allocated
+tensors do not decide the ratios; ``--system-malloc`` times glibc's default
+(:mod:`.timing`).
 
 Models are preset names (``resnet50``, ``rkanet50``, ...) or config files
 (the backbone is ``cfg.model.backbone``; the detector is ``cfg.model``).
@@ -27,7 +28,7 @@ paper's stages 2-4, ``configs/_base_/gcnet_plugin.py``).
 Parameters are printed twice where the counts differ (docs/families.md §5):
 ``params M`` is ``sum(p.numel())``; ``profiler M`` is the RKAN paper's
 profiler count, which skips GroupNorm, custom parameters (``nn.Parameter``) and
-modules that do not run (``param_count.py``). ``--params-only`` prints the
+modules that do not run (:mod:`.param_count`). ``--params-only`` prints the
 counts (and backbone FLOPs) without timing anything.
 
     python tools/analysis/benchmark.py                        # R50 vs RKAN-R50
@@ -37,155 +38,22 @@ counts (and backbone FLOPs) without timing anything.
     python tools/analysis/benchmark.py --params-only --backbone-only --plugin ELA
 """
 import argparse
-import contextlib
-import copy
-import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import List, Optional, Sequence
 
 import torch
-from mmengine.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-import rkan_mmdet  # noqa: E402,F401  (registers the backbones)
-from tools.analysis.bench_utils import (keep_freed_memory, memory_in_child,  # noqa: E402
-                                        peak_memory_mb, summary_ms, time_interleaved)
-from tools.analysis.param_count import (ALL_NOTE, PROFILER_NOTE, all_params,  # noqa: E402
-                                        profiler_params)
+from .benchmark_models import (PLUGINS, ROOT, BenchmarkInputError, build, make_step,
+                               params_and_flops)
+from .param_count import ALL_NOTE, PROFILER_NOTE
+from .timing import (keep_freed_memory, memory_in_child, peak_memory_mb, summary_ms,
+                     time_interleaved)
 
-PRESETS = {
-    'resnet50': 'configs/mask_rcnn_r50_1x_coco.py',
-    'rkanet50': 'configs/mask_rcnn_rkanet50_1x_coco.py',
-    'rkanet50_2xl': 'configs/mask_rcnn_rkanet50_2xl_1x_coco.py',
-    'senet50': 'configs/mask_rcnn_senet50_1x_coco.py',
-    'rkan_senet50': 'configs/mask_rcnn_rkan_senet50_1x_coco.py',
-}
-PLUGINS = ('ECA', 'CBAM', 'ShuffleAttention', 'SimAM', 'ELA', 'GC')
-
-
-def takes_plugins(backbone_type: str) -> bool:
-    """Whether the registered backbone (or a parent class) has a ``plugins`` argument."""
-    from mmdet.registry import MODELS
-    cls = MODELS.get(backbone_type)
-    return cls is not None and any(
-        'plugins' in inspect.signature(c.__init__).parameters
-        for c in cls.__mro__ if '__init__' in vars(c))
-
-
-def plugin_list(name: str) -> list:
-    """mmdet ``plugins`` for ``--plugin name``: after conv3 of every bottleneck
-    (GC: the paper's fragment, stages 2-4)."""
-    if name == 'GC':
-        return Config.fromfile(str(ROOT / 'configs/_base_/gcnet_plugin.py')).gcnet_plugins
-    return [dict(cfg=dict(type=name), position='after_conv3')]
-
-
-def load_model_cfg(name: str, plugin: Optional[str] = None) -> dict:
-    path = ROOT / PRESETS.get(name, name)
-    if not path.is_file():
-        raise SystemExit(f'unknown model {name!r}: not a preset ({", ".join(PRESETS)}) '
-                         'nor a config file')
-    model = copy.deepcopy(Config.fromfile(str(path)).model)
-    if plugin is not None:
-        if not takes_plugins(model.backbone.type):
-            print(f'error: --plugin {plugin}: the backbone of {name} ({model.backbone.type}) '
-                  "takes no mmdet 'plugins' argument", file=sys.stderr)
-            raise SystemExit(2)
-        model.backbone.plugins = plugin_list(plugin)
-    model.backbone.init_cfg = None  # random weights: no checkpoint needed
-    model.backbone.pop('pretrained', None)
-    if model.get('test_cfg', {}).get('rcnn'):
-        model.test_cfg.rcnn.update(score_thr=0.0, max_per_img=100)
-    return model
-
-
-def build(name: str, part: str, device: str, plugin: Optional[str] = None):
-    from mmdet.registry import MODELS
-    cfg = load_model_cfg(name, plugin)
-    model = MODELS.build(cfg.backbone if part == 'backbone' else cfg)
-    return model.to(device)
-
-
-def autocast(device: str, amp: bool):
-    if not amp:
-        return contextlib.nullcontext()
-    return torch.autocast(device, dtype=torch.bfloat16 if device == 'cpu' else torch.float16)
-
-
-def share_weights(model: torch.nn.Module, reference: Dict[str, torch.Tensor]) -> None:
-    """Copy every tensor ``model`` shares with ``reference`` (same name and
-    shape); make RKAN blocks no-ops, so ``model`` computes what the reference does."""
-    from rkan_mmdet.models.layers.rkan_block import RKANBlock
-    own = model.state_dict()
-    model.load_state_dict({k: v for k, v in reference.items()
-                           if k in own and own[k].shape == v.shape}, strict=False)
-    for module in model.modules():
-        if isinstance(module, RKANBlock):
-            module.zero_init_residual()
-
-
-def make_step(name: str, part: str, mode: str, args,
-              reference: Optional[Dict[str, torch.Tensor]] = None) -> Callable[[], None]:
-    """A closure running one ``mode`` ('forward', 'train' or 'predict') call;
-    ``reference``: weights to share (see :func:`share_weights`)."""
-    torch.manual_seed(0)
-    model = build(name, part, args.device, args.plugin)
-    if reference is not None:
-        share_weights(model, reference)
-    shape = (args.batch_size, 3, *args.input_size)
-    x = torch.randn(shape, device=args.device)
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    if mode == 'train':
-        model.train()
-
-        def step() -> None:
-            with autocast(args.device, args.amp):
-                outs = model(x)
-            sum(o.float().mean() for o in outs).backward()
-        return step
-    model.eval()
-    samples = detection_samples(args) if part == 'detector' else None
-
-    def run() -> None:
-        with torch.no_grad(), autocast(args.device, args.amp):
-            model(x) if samples is None else model.predict(x, samples)
-    return run
-
-
-def detection_samples(args) -> list:
-    from mmdet.structures import DetDataSample
-    h, w = args.input_size
-    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-                batch_input_shape=(h, w), scale_factor=(1.0, 1.0))
-    return [DetDataSample(metainfo=meta) for _ in range(args.batch_size)]
-
-
-def params_and_flops(name: str, part: str, args) -> Dict[str, float]:
-    """Both parameter counts (see ``param_count.py``) and the backbone's FLOPs."""
-    from mmengine.analysis import get_model_complexity_info
-    model = build(name, part, 'cpu', args.plugin)
-    model.eval()  # not chained: mmdet's ResNet.train() returns None
-    x = torch.randn(1, 3, *args.input_size)
-    if part == 'backbone':
-        profiled = profiler_params(model, lambda m: m(x))
-    else:  # 'tensor' mode runs every head on one image
-        samples = detection_samples(argparse.Namespace(input_size=args.input_size, batch_size=1))
-        profiled = profiler_params(model, lambda m: m(x, samples, mode='tensor'))
-    params = all_params(model)
-    flops = None
-    if part == 'backbone':
-        info = get_model_complexity_info(model, inputs=(x,), show_table=False, show_arch=False)
-        flops = info['flops'] * args.batch_size
-    return dict(params_m=params / 1e6, params=params, profiler_params=profiled,
-                gflops=None if flops is None else flops / 1e9)
-
-
-def benchmark(models: List[str], part: str, args) -> List[dict]:
+def benchmark(models: List[str], part: str, args: argparse.Namespace) -> List[dict]:
+    """One row per model: counts, FLOPs and (unless ``--params-only``) times,
+    ratios against ``models[0]`` and peak memory."""
     modes = ['forward', 'train'] if part == 'backbone' else ['predict']
     rows = {m: dict(model=m, part=part, plugin=args.plugin, **params_and_flops(m, part, args))
             for m in models}
@@ -204,14 +72,14 @@ def benchmark(models: List[str], part: str, args) -> List[dict]:
     for m in models:
         mode = modes[-1]
         argv = ['--memory-child', m, part, mode] + child_flags(args)
-        rows[m]['peak_mb'] = memory_in_child(__file__, argv)
+        rows[m]['peak_mb'] = memory_in_child('rkan_mmdet.analysis.benchmark', argv)
         for mode in modes:
             rows[m][mode]['ratio'] = rows[m][mode]['median'] / rows[models[0]][mode]['median']
             rows[m][mode]['img_per_s'] = args.batch_size / rows[m][mode]['median'] * 1e3
     return list(rows.values())
 
 
-def child_flags(args) -> List[str]:
+def child_flags(args: argparse.Namespace) -> List[str]:
     flags = ['--device', args.device, '--batch-size', str(args.batch_size),
              '--input-size', *map(str, args.input_size)]
     flags += ['--plugin', args.plugin] if args.plugin else []
@@ -259,7 +127,7 @@ def print_param_table(rows: List[dict]) -> None:
     print_param_notes()
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     # allow_abbrev=False: '--detector' must not silently mean '--detector-only'
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0], allow_abbrev=False)
     parser.add_argument('models', nargs='*', default=['resnet50', 'rkanet50'],
@@ -280,13 +148,24 @@ def parse_args() -> argparse.Namespace:
                         help='print both parameter counts and FLOPs; time nothing')
     parser.add_argument('--json', type=Path, default=ROOT / 'work_dirs/benchmark/benchmark.json')
     parser.add_argument('--system-malloc', action='store_true',
-                        help="time with glibc's default allocator settings (see bench_utils)")
+                        help="time with glibc's default allocator settings (see timing.py)")
     parser.add_argument('--memory-child', nargs=3, help=argparse.SUPPRESS)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """The command line; a model or option it cannot run ends in one
+    ``error: ...`` line and exit code 2."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except BenchmarkInputError as error:
+        print(f'error: {error}', file=sys.stderr)
+        raise SystemExit(2)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Benchmark, print the table and write the JSON, as ``args`` say."""
     if args.memory_child:
         name, part, mode = args.memory_child
         print(peak_memory_mb(make_step(name, part, mode, args), args.device))

@@ -1,8 +1,10 @@
-"""Benchmark KANConv2d's two execution paths against the literal unfold reference.
+r"""Benchmark KANConv2d's two execution paths against the literal unfold form.
 
 * ``fused``: the C++ CPU kernel (kan_conv_fused.py; on CUDA the chunked op runs);
 * ``chunked``: the portable chunked torch op (``use_fused = False``);
-* ``reference``: the unfold reference of the tests.
+* ``reference``: :func:`unfold_kan_conv`, the per-tap sum of docs/spec.md §2
+  over unfolded 3x3 windows, which holds every window's features at once.
+  It equals the tests' independent reference (``tests/test_layers``).
 
 The two stage-4 shapes of RKAN-ResNet-50 at a 640x640 input, batch 2:
 
@@ -19,18 +21,16 @@ each path's speed-up and memory ratio against the reference.
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
+from torch import Tensor
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from rkan_mmdet.models import KANConv2d  # noqa: E402
-from tests.test_layers.reference import reference_kan_conv  # noqa: E402
-from tools.analysis.bench_utils import (memory_in_child, peak_memory_mb,  # noqa: E402
-                                        time_interleaved)
+from ..models import KANConv2d
+from ..models.layers.kan_bases import TAPS
+from .timing import memory_in_child, peak_memory_mb, time_interleaved
 
 CASES = {  # name -> (input shape, stride, degree)
     'stride2_512x40x40_deg3': ((2, 512, 40, 40), 2, 3),
@@ -41,20 +41,38 @@ CASES = {  # name -> (input shape, stride, degree)
 VARIANTS = ('fused', 'chunked', 'reference')
 
 
+def unfold_kan_conv(conv: KANConv2d, x: Tensor) -> Tensor:
+    r"""``y = sum_k f_k(u_k)`` over the unfolded zero-padded 3x3 windows.
+
+    ``x`` (B, C, H, W) -> (B, C, H', W'). The windows ``U`` are
+    (B*C, 9, L); their features ``[u, phi_1(u), ..]`` (B*C, 9, L, 1+NF) are
+    weighted per tap by ``[a_k, c_{k,f}]`` and summed with the taps'
+    constants (and rbf's bias): the memory the fast form avoids.
+    """
+    b, c, h, w = x.shape
+    s, d = conv.stride, conv.dilation
+    cols = F.unfold(x.reshape(b * c, 1, h, w), 3, dilation=d, padding=d, stride=s)
+    feats = torch.stack([cols] + conv.basis.features(conv, cols), -1)
+    coef = torch.cat([conv.base_weight, conv.basis.coefficients(conv)], 0)  # (1+NF, 9)
+    y = (feats * coef.t().reshape(1, TAPS, 1, -1)).sum((1, 3))
+    y = y + conv.basis.tap_constants(conv).sum() + conv.basis.output_bias(conv)
+    return y.reshape(b, c, (h - 1) // s + 1, (w - 1) // s + 1)
+
+
 def make_step(case: str, variant: str, device: str) -> Callable[[], None]:
     shape, stride, degree = CASES[case]
     torch.manual_seed(0)
     conv = KANConv2d(degree=degree, stride=stride).to(device)
     conv.use_fused = variant == 'fused'
     x = torch.randn(shape, device=device, requires_grad=True)
-    forward = (lambda: reference_kan_conv(conv, x)) if variant == 'reference' else (lambda: conv(x))
+    forward = (lambda: unfold_kan_conv(conv, x)) if variant == 'reference' else (lambda: conv(x))
 
     def step() -> None:
         forward().sum().backward()
     return step
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeats', type=int, default=7)
@@ -62,7 +80,7 @@ def main() -> None:
     parser.add_argument('--json', type=Path, help='write the results here')
     parser.add_argument('--memory-child', nargs=2, metavar=('CASE', 'VARIANT'),
                         help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.memory_child:
         print(peak_memory_mb(make_step(*args.memory_child, args.device), args.device))
         return
@@ -75,7 +93,8 @@ def main() -> None:
         steps = {v: make_step(case, v, args.device) for v in VARIANTS}
         times = time_interleaved(steps, args.device, args.repeats, args.warmup, case)
         med = {v: statistics.median(t) * 1e3 for v, t in times.items()}
-        mem = {v: memory_in_child(__file__, ['--memory-child', case, v, '--device', args.device])
+        mem = {v: memory_in_child('rkan_mmdet.analysis.kan_conv_benchmark',
+                                  ['--memory-child', case, v, '--device', args.device])
                for v in times}
         results[case] = {v: dict(ms=med[v], speedup=med['reference'] / med[v], peak_mb=mem[v],
                                  memory_ratio=mem[v] / mem['reference']) for v in VARIANTS}

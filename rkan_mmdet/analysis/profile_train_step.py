@@ -16,10 +16,9 @@ timed apart). It prints:
 * the ``--top`` operators by self CPU time (forward and backward ops).
 
 Run it on an idle machine, with the demo's allocator settings
-(``tools/analysis/bench_utils.keep_freed_memory``, as ``run_demo.py`` does).
+(:func:`.timing.keep_freed_memory`, as ``run_demo.py`` does).
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -33,9 +32,7 @@ from mmengine.utils import import_modules_from_strings
 from torch import nn
 from torch.profiler import ProfilerActivity, profile, record_function
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from tools.analysis.bench_utils import keep_freed_memory  # noqa: E402
+from .timing import keep_freed_memory
 
 
 ENTRY_POINTS = ('forward', 'loss', 'loss_and_predict')  # how a detector calls its parts

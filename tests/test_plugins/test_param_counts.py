@@ -17,9 +17,9 @@ import pytest
 import torch
 from mmdet.models.backbones import ResNet, ResNeXt
 
+from rkan_mmdet.analysis.param_count import all_params, profiler_params
 from rkan_mmdet.models import RKANResNet, RKANResNeXt
 from rkan_mmdet.models.plugins import eca_kernel_size
-from tools.analysis.param_count import all_params, profiler_params
 
 WIDTHS = [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
 RESNET50 = 23_508_032

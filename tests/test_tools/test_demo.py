@@ -16,6 +16,8 @@ import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
+from rkan_mmdet.analysis import profile_train_step
+from rkan_mmdet.analysis.kan_function_data import build_model
 from rkan_mmdet.models import KANConv2d
 
 from .. import ROOT
@@ -135,8 +137,7 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     assert sorted(p.name for p in (out / 'test_runs').glob('predictions.*.json')) == [
         'predictions.bbox.json', 'predictions.segm.json']
 
-    kan_tool = load_tool('analysis/plot_kan_functions.py')
-    model = kan_tool.build_model(Config.fromfile(str(DEMO)))
+    model = build_model(Config.fromfile(str(DEMO)))
     names = [name for name, m in model.named_modules() if isinstance(m, KANConv2d)]
     assert len(names) == 2  # RKAN on stage 4: the stride-2 and the last-stage KAN conv
     assert sorted(pictures['kan_functions']) == sorted(
@@ -215,8 +216,7 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
     """tools/analysis/profile_train_step.py on the demo: one profiled iteration,
     each top-level part's forward share and the backward + optimizer rest add
     up to 100 %, and the operator table names the demo's threaded RoIAlign."""
-    tool = load_tool('analysis/profile_train_step.py')
-    tool.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
+    profile_train_step.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
                '--cfg-options', *one_epoch(tiny_coco)])
     out = capsys.readouterr().out
     shares = dict(re.findall(r'^  (\S+(?: \+ \S+)?)\s+(-?[\d.]+) %$', out, re.M))
@@ -229,7 +229,6 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
 
 def test_profile_labels_only_the_outermost_call() -> None:
     """A head whose loss() calls its own forward is one range, not two."""
-    tool = load_tool('analysis/profile_train_step.py')
 
     class Head(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -240,10 +239,10 @@ def test_profile_labels_only_the_outermost_call() -> None:
 
     model = torch.nn.Module()
     model.head = Head()
-    assert tool.label_parts(model) == ['head']
+    assert profile_train_step.label_parts(model) == ['head']
     with torch.profiler.profile() as prof:
         with torch.profiler.record_function('train_step'):
             model.head.loss(torch.ones(3))
     counts = {e.key: e.count for e in prof.key_averages()}
     assert counts['part:head'] == 1
-    assert tool.part_times(prof, ['head'])['head'] > 0
+    assert profile_train_step.part_times(prof, ['head'])['head'] > 0
