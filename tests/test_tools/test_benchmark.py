@@ -1,6 +1,6 @@
-"""rkan_mmdet.analysis.benchmark (tools/analysis/benchmark.py): the README
-command's table and JSON, and the weight sharing that makes detector ratios
-measure the backbone alone."""
+"""rkan_mmdet.analysis.benchmark (tools/analysis/benchmark.py): the table and
+JSON of docs/performance.md's command, and the weight sharing that makes
+detector ratios measure the backbone alone."""
 import json
 from argparse import Namespace
 from pathlib import Path

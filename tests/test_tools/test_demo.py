@@ -1,12 +1,9 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic COCO set,
 the missing-data message, and the command-line switches of both tools."""
-import importlib.util
 import json
 import re
-import sys
 from argparse import Namespace
 from pathlib import Path
-from types import ModuleType
 from typing import List
 
 import cv2
@@ -18,29 +15,17 @@ from pycocotools import mask as mask_utils
 
 from rkan_mmdet.analysis import profile_train_step
 from rkan_mmdet.analysis.kan_function_data import build_model
+from rkan_mmdet.cli import test as test_cli
+from rkan_mmdet.cli import train as train_cli
+from rkan_mmdet.data_checks.dataset_paths import missing_data_message
+from rkan_mmdet.demo import coco_data
+from rkan_mmdet.demo import run as demo
 from rkan_mmdet.models import KANConv2d
 
 from .. import ROOT
 from ..demo_runs import DEMO, IMAGE_SIZE, PYTHON, run, shrink
 
 COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
-
-
-def load_tool(relpath: str) -> ModuleType:
-    """Import ``tools/<relpath>`` under a unique name (``tools/`` is no package
-    on ``sys.path``; train/test import their helper as a top-level module)."""
-    for helper in ('_data_check', '_image_check', '_annotation_check', '_config_errors',
-                   '_checked_runner'):
-        if helper not in sys.modules:
-            sys.modules[helper] = load_tool_file(f'{helper}.py', helper)
-    return load_tool_file(relpath, 'rkan_tool_' + relpath.replace('/', '_')[:-3])
-
-
-def load_tool_file(relpath: str, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / relpath)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def one_epoch(data: Path) -> List[str]:
@@ -51,7 +36,7 @@ def one_epoch(data: Path) -> List[str]:
 
 def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
     again = tmp_path / 'again'
-    load_tool('demo/make_coco_demo.py').make_dataset(str(again), 4, 2, IMAGE_SIZE, 0)
+    coco_data.make_dataset(str(again), 4, 2, IMAGE_SIZE, 0)
     for split in ('train', 'val'):
         name = f'annotations/instances_{split}2017.json'
         assert (again / name).read_text() == (tiny_coco / name).read_text()
@@ -60,9 +45,8 @@ def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
 def test_each_class_is_drawn_from_its_hue_family(tiny_coco: Path) -> None:
     """Default data: the median hue of a shape's visible pixels lies in its
     class's family (CLASS_HUES +- HUE_JITTER, plus JPEG and shading slack)."""
-    gen = load_tool('demo/make_coco_demo.py')
     coco = json.loads((tiny_coco / 'annotations/instances_train2017.json').read_text())
-    assert coco['info']['version'] == gen.VERSION and coco['info']['class_colours']
+    assert coco['info']['version'] == coco_data.VERSION and coco['info']['class_colours']
     names = {img['id']: img['file_name'] for img in coco['images']}
     checked = 0
     for ann in coco['annotations']:
@@ -72,22 +56,21 @@ def test_each_class_is_drawn_from_its_hue_family(tiny_coco: Path) -> None:
         if inside.sum() < 30:
             continue
         hue = float(np.median(cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[..., 0][inside]))
-        centre = gen.CLASS_HUES[ann['category_id'] - 1]
+        centre = coco_data.CLASS_HUES[ann['category_id'] - 1]
         distance = min(abs(hue - centre), 180 - abs(hue - centre))  # hue is circular
-        assert distance <= gen.HUE_JITTER + 4, (ann['id'], hue, centre)
+        assert distance <= coco_data.HUE_JITTER + 4, (ann['id'], hue, centre)
         checked += 1
     assert checked >= 5
 
 
 def test_demo_regenerates_data_of_another_generator_version(tmp_path: Path) -> None:
-    demo = load_tool('demo/run_demo.py')
     assert demo.data_version(tmp_path) is None
     (tmp_path / 'annotations').mkdir()
     (tmp_path / 'annotations/instances_val2017.json').write_text('{"images": []}')
     assert demo.data_version(tmp_path) is None  # data of generator version 1 had no info
     (tmp_path / 'annotations/instances_val2017.json').write_text('{"info": {"version": 2}}')
     assert demo.data_version(tmp_path) == 2 == demo.generator_version()
-    assert demo.generator_version() == load_tool('demo/make_coco_demo.py').VERSION
+    assert demo.generator_version() == coco_data.VERSION
 
 
 @pytest.fixture(scope='module')
@@ -109,7 +92,7 @@ def test_train_then_test_reports_coco_ap(tiny_coco: Path, tiny_trained: Path,
                   '--work-dir', str(work_dir), '--show-dir', str(show_dir),
                   '--cfg-options', *one_epoch(tiny_coco)])
     assert tested.returncode == 0, tested.stderr[-3000:]
-    metrics = load_tool('demo/run_demo.py').read_test_metrics(work_dir)
+    metrics = demo.read_test_metrics(work_dir)
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
         assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, key
     assert len(list(show_dir.glob('*.jpg'))) == 2  # one drawing per val image
@@ -122,7 +105,6 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     one KAN-function plot per KANConv2d, and the loss curves of the training run.
     The work dir is given relative (test.py would put a relative --show-dir
     under <work-dir>/<timestamp>/)."""
-    demo = load_tool('demo/run_demo.py')
     checkpoint = tiny_trained / 'epoch_1.pth'
     monkeypatch.chdir(tiny_trained.parent)
     pictures = demo.write_pictures(checkpoint, Path(tiny_trained.name), tiny_coco / 'val2017',
@@ -168,23 +150,21 @@ def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
 
 
 def test_missing_demo_data_names_the_generator(tmp_path: Path) -> None:
-    check = load_tool_file('_data_check.py', 'rkan_tool_data_check')
     cfg = Config.fromfile(str(DEMO))
     cfg.test_dataloader.dataset.data_root = str(tmp_path / 'nowhere')
-    message = check.missing_data_message(cfg, ['test'])
+    message = missing_data_message(cfg, ['test'])
     assert message.startswith(f'Dataset not found: {tmp_path}/nowhere does not exist')
     assert '  annotations/instances_val2017.json\n  val2017/\n' in message
     assert message.endswith('python tools/demo/make_coco_demo.py --out data/coco_demo')
-    assert check.missing_data_message(cfg, []) == ''
+    assert missing_data_message(cfg, []) == ''
 
 
 def test_train_switches() -> None:
-    train = load_tool('train.py')
 
     def cfg(**kwargs) -> Config:
         args = dict(config=str(COCO_CONFIG), work_dir=None, resume=None, amp=False,
                     auto_scale_lr=False, cfg_options=None, launcher='none')
-        return train.build_cfg(Namespace(**{**args, **kwargs}))
+        return train_cli.build_cfg(Namespace(**{**args, **kwargs}))
 
     plain = cfg()
     assert plain.work_dir == 'work_dirs/mask_rcnn_rkanet50_1x_coco'
@@ -198,15 +178,14 @@ def test_train_switches() -> None:
 
 
 def test_show_dir_drives_detection_and_classification_hooks() -> None:
-    test = load_tool('test.py')
     det = Config(dict(default_hooks=dict(
         visualization=dict(type='DetVisualizationHook', draw=False))))
-    test.enable_drawing(det, 'out')
+    test_cli.enable_drawing(det, 'out')
     assert det.default_hooks.visualization == dict(
         type='DetVisualizationHook', draw=True, test_out_dir='out')
     cls = Config(dict(default_hooks=dict(
         visualization=dict(type='VisualizationHook', enable=False))))
-    test.enable_drawing(cls, 'out')
+    test_cli.enable_drawing(cls, 'out')
     assert cls.default_hooks.visualization == dict(
         type='VisualizationHook', enable=True, out_dir='out')
 
@@ -217,7 +196,7 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
     each top-level part's forward share and the backward + optimizer rest add
     up to 100 %, and the operator table names the demo's threaded RoIAlign."""
     profile_train_step.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
-               '--cfg-options', *one_epoch(tiny_coco)])
+                             '--cfg-options', *one_epoch(tiny_coco)])
     out = capsys.readouterr().out
     shares = dict(re.findall(r'^  (\S+(?: \+ \S+)?)\s+(-?[\d.]+) %$', out, re.M))
     assert list(shares) == ['data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
