@@ -9,8 +9,11 @@ import pytest
 import torch
 
 from rkan_mmdet.analysis import benchmark, benchmark_models
+from rkan_mmdet.analysis.kan_conv_benchmark import unfold_kan_conv
+from rkan_mmdet.models import KAN_TYPES, KANConv2d
 
 from ..demo_runs import PYTHON, run
+from ..test_layers.reference import reference_kan_conv
 
 
 @pytest.mark.slow  # three full-size Mask R-CNNs
@@ -74,3 +77,19 @@ def test_system_malloc_flag_leaves_the_allocator_alone(tmp_path: Path) -> None:
     benchmark.main(['resnet50', '--backbone-only', '--input-size', '32', '32', '--batch-size',
                     '1', '--repeats', '1', '--warmup', '0', '--system-malloc', '--json', str(out)])
     assert json.loads(out.read_text())['args']['kept_freed_memory'] is False
+
+
+@pytest.mark.parametrize('kan_type', KAN_TYPES)
+def test_kan_conv_benchmark_baseline_is_the_literal_conv(kan_type: str) -> None:
+    """The slow side of tools/analysis/benchmark_kan_conv.py computes the KAN
+    conv: it equals the tests' independent literal reference (float64, 1e-12),
+    with stride 2 and dilation 2, on trained-looking (perturbed) weights."""
+    gen = torch.Generator().manual_seed(4)
+    conv = KANConv2d(kan_type, stride=2, dilation=2).double()
+    with torch.no_grad():
+        for p in conv.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    x = 1.5 * torch.randn(2, 3, 9, 8, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(unfold_kan_conv(conv, x), reference_kan_conv(conv, x),
+                                   rtol=1e-12, atol=1e-12)
