@@ -24,8 +24,8 @@ hook on every submodule and reads the stages off that promise:
    exit in the container of the second stage's entry (``downsample_layers.0``,
    ``stages.0``; VGG: the first layer of ``features``); otherwise at its exit.
 
-Keys are the exit's attribute name for direct children (``stage4`` of
-CSPDarknet, ``layer7`` of MobileNetV2), ``stage{i}`` (1-based) otherwise.
+Keys are the exit's module path with ``_`` for ``.``: ``stage4`` of CSPDarknet,
+``conv2`` of MobileNetV2, ``stages_3`` of RepLKNet.
 """
 import itertools
 from dataclasses import dataclass
@@ -39,7 +39,8 @@ from .stage_spec import Stage
 #: Attributes that hold a backbone's out indices (RepMLPNet spells it ``out_indice``).
 OUT_INDEX_ATTRIBUTES = ('out_indices', 'out_indice')
 #: What a forward can raise when handed :data:`EVERY_INDEX` instead of its own indices.
-WIDENING_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+WIDENING_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError,
+                   RuntimeError, AssertionError)
 
 
 class EveryIndex:
@@ -125,7 +126,7 @@ def probe(backbone: nn.Module, image: Tensor, refuse: Callable[[str], Exception]
                 object.__setattr__(backbone, attribute, value)
     try:
         calls, output = record(backbone, image)
-    except RuntimeError as error:
+    except (RuntimeError, AssertionError) as error:
         raise refuse(f'its forward fails on a {tuple(image.shape)} probe: '
                      f'{str(error).splitlines()[0]}') from None
     return calls, feature_maps(output)
@@ -172,10 +173,7 @@ def contract_stages(backbone: nn.Module, image: Tensor,
     stages = []
     for i, (entry, exit_call) in enumerate(zip(entries, exits)):
         name = names[id(exit_call.module)]
-        key = name if '.' not in name else f'stage{i + 1}'
-        stages.append(Stage(key, entry.module, exit_call.module))
-    if len({s.key for s in stages}) != len(stages):
-        stages = [Stage(f'stage{i + 1}', s.entry, s.exit) for i, s in enumerate(stages)]
+        stages.append(Stage(name.replace('.', '_'), entry.module, exit_call.module))
     return stages
 
 

@@ -193,6 +193,9 @@ def probe_stages(backbone: nn.Module, stages: List[Stage], name: str) -> List[St
         nn.Module.train(backbone, False)
         with torch.no_grad():
             backbone(image)
+    except (RuntimeError, AssertionError) as error:
+        raise refusal(name, f'its forward fails on a {tuple(image.shape)} probe: '
+                      f'{str(error).splitlines()[0]}') from None
     finally:
         for handle in handles:
             handle.remove()
