@@ -6,14 +6,14 @@
 Metrics are printed by MMEngine and also written by its LoggerHook to
 ``<work-dir>/<timestamp>/<timestamp>.json``. Every bad input (config, data,
 annotations, images, the checkpoint) ends the run with one ``error: ...``
-line, exit 2 (see ``_checked_runner``).
+line, exit 2 (see ``rkan_mmdet/cli/checked_runner.py``).
 """
 import argparse
 
 from mmengine.config import Config
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from _checked_runner import add_common_args, fail, load_cfg, parse, run_checked
+from rkan_mmdet.cli.checked_runner import add_common_args, fail, load_cfg, parse, run_checked
 
 
 def parse_args() -> argparse.Namespace:

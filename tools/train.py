@@ -12,7 +12,7 @@ own. ``--amp`` is mmengine's fp16 ``AmpOptimWrapper`` on a GPU and our
 data in non-persistent workers seeded per epoch (see
 ``rkan_mmdet/engine/resumable_workers.py``). Every bad input (config, data,
 annotations, images, checkpoints) ends the run with one ``error: ...`` line,
-exit 2 (see ``_checked_runner``).
+exit 2 (see ``rkan_mmdet/cli/checked_runner.py``).
 """
 import argparse
 
@@ -21,7 +21,7 @@ from mmengine.config import Config
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
 from rkan_mmdet.engine import make_epoch_workers_resumable
-from _checked_runner import add_common_args, fail, load_cfg, parse, run_checked
+from rkan_mmdet.cli.checked_runner import add_common_args, fail, load_cfg, parse, run_checked
 
 
 def parse_args() -> argparse.Namespace:

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from rkan_mmdet.utils import safe_torch_load
+from rkan_mmdet.checkpoint_safety import safe_torch_load
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ('circle', 'square', 'triangle', 'star')

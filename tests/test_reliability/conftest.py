@@ -181,10 +181,7 @@ def reference_losses(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def load_tool(name: str) -> ModuleType:
-    """``tools/<name>.py`` as a fresh module; ``tools/`` goes on ``sys.path``
-    for the helpers it imports as top-level modules (``_checked_runner`` ...)."""
-    if str(ROOT / 'tools') not in sys.path:
-        sys.path.insert(0, str(ROOT / 'tools'))
+    """``tools/<name>.py`` as a fresh module."""
     spec = importlib.util.spec_from_file_location(f'rkan_reliability_{name}',
                                                   ROOT / 'tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)

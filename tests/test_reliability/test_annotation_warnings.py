@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from .conftest import DEMO, load_tool, shrink
+from rkan_mmdet.data_checks.coco_annotations import exit_if_annotations_bad
+
+from .conftest import DEMO, shrink
 
 TRAIN_ANN = 'annotations/instances_train2017.json'
 
 
 def test_dropped_annotations_are_counted_in_one_warning(
         tiny_coco: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    load_tool('train')  # puts tools/ on sys.path
-    from _annotation_check import exit_if_annotations_bad
-
     data = tmp_path / 'coco'
     shutil.copytree(tiny_coco, data)
     coco = json.loads((data / TRAIN_ANN).read_text())

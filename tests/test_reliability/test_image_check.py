@@ -5,13 +5,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .conftest import load_tool
-
-
-def image_problem(*args) -> str:
-    load_tool('train')  # puts tools/ on sys.path
-    from _image_check import image_problem as check
-    return check(*args)
+from rkan_mmdet.data_checks.image_files import image_problem
 
 
 def save(path: Path, exif: Image.Exif = None) -> Path:

@@ -17,6 +17,7 @@ import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
+from rkan_mmdet.data_checks.dataset_paths import missing_data_message
 from rkan_mmdet.models import KANConv2d
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +27,7 @@ COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
 
 def load_tool(relpath: str) -> ModuleType:
     """Import ``tools/<relpath>`` under a unique name (``tools/`` is no package
-    on ``sys.path``; train/test import their helper as a top-level module)."""
-    for helper in ('_data_check', '_image_check', '_annotation_check', '_config_errors',
-                   '_checked_runner'):
-        if helper not in sys.modules:
-            sys.modules[helper] = load_tool_file(f'{helper}.py', helper)
+    on ``sys.path``)."""
     return load_tool_file(relpath, 'rkan_tool_' + relpath.replace('/', '_')[:-3])
 
 
@@ -187,14 +184,13 @@ def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
 
 
 def test_missing_demo_data_names_the_generator(tmp_path: Path) -> None:
-    check = load_tool_file('_data_check.py', 'rkan_tool_data_check')
     cfg = Config.fromfile(str(DEMO))
     cfg.test_dataloader.dataset.data_root = str(tmp_path / 'nowhere')
-    message = check.missing_data_message(cfg, ['test'])
+    message = missing_data_message(cfg, ['test'])
     assert message.startswith(f'Dataset not found: {tmp_path}/nowhere does not exist')
     assert '  annotations/instances_val2017.json\n  val2017/\n' in message
     assert message.endswith('python tools/demo/make_coco_demo.py --out data/coco_demo')
-    assert check.missing_data_message(cfg, []) == ''
+    assert missing_data_message(cfg, []) == ''
 
 
 def test_train_switches() -> None:

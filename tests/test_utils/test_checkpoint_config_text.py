@@ -16,8 +16,8 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.registry import MODELS, DefaultScope
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
-from rkan_mmdet.utils import CheckpointError, UnsafeCheckpointError
-from rkan_mmdet.utils.config_text import read_config_text
+from rkan_mmdet.checkpoint_safety import CheckpointError, UnsafeCheckpointError
+from rkan_mmdet.checkpoint_safety.config_text import read_config_text
 from .toy_models import TINY_DETECTOR, make_flexible_runner, make_runner
 
 pytestmark = pytest.mark.usefixtures('isolate_runner_globals')

@@ -25,7 +25,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
 from torch import nn
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
-from rkan_mmdet.utils import CheckpointError, UnsafeCheckpointError
+from rkan_mmdet.checkpoint_safety import CheckpointError, UnsafeCheckpointError
 from .checkpoint_payloads import (call, glob, payloads, raw_bytes, text,
                                   touch, tup, write_torch_zip)
 from .local_http import start_http_server
@@ -42,7 +42,7 @@ ROUTES = sorted(payloads(Path('marker')))
 def refused(source: str, forbidden: str) -> str:
     return (f"Refusing to load checkpoint '{source}': it needs forbidden "
             f'global(s) {forbidden}; only tensors and '
-            'rkan_mmdet.utils.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
+            'rkan_mmdet.checkpoint_safety.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
 
 
 @pytest.fixture(params=[None, '1'], ids=['env-unset', 'FORCE_NO_WO=1'])

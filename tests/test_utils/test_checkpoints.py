@@ -19,7 +19,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
-from rkan_mmdet.utils import MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError
+from rkan_mmdet.checkpoint_safety import MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError
 from .toy_models import make_runner
 
 # What a Runner checkpoint needs beyond torch's defaults (numpy 2 names).
@@ -195,7 +195,7 @@ def test_malicious_checkpoint_is_refused_without_running(
     write_payload(path, payload(marker), fmt)
     expected = (f"Refusing to load checkpoint '{path}': it needs forbidden "
                 f'global(s) {forbidden}; only tensors and '
-                'rkan_mmdet.utils.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
+                'rkan_mmdet.checkpoint_safety.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
 
     def init_from_pretrained() -> None:
         Backbone(dict(type='Pretrained', checkpoint=str(path))).init_weights()
@@ -281,5 +281,5 @@ def test_http_and_torchvision_schemes_load_weights_only(
         assert str(info.value) == (
             f"Refusing to load checkpoint '{shown}': it needs "
             'forbidden global(s) posix.system; only tensors and '
-            'rkan_mmdet.utils.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
+            'rkan_mmdet.checkpoint_safety.MMENGINE_CHECKPOINT_GLOBALS are allowed.')
     assert not marker.exists()

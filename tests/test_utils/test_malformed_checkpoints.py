@@ -19,7 +19,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
 from torch import nn
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
-from rkan_mmdet.utils import (CheckpointError, CheckpointNotFoundError,
+from rkan_mmdet.checkpoint_safety import (CheckpointError, CheckpointNotFoundError,
                               UnsafeCheckpointError, safe_torch_load)
 from .checkpoint_payloads import write_torch_zip
 from .local_http import start_http_server

@@ -16,7 +16,7 @@ from typing import Dict, Tuple
 
 from torch import Tensor
 
-import rkan_mmdet.utils as rkan_utils
+import rkan_mmdet.checkpoint_safety as rkan_utils
 from tools.model_converters.reference_rkan import ReferenceRKAN
 from tools.model_converters.reference_trunks import TRUNKS, LayoutError, Trunk
 

@@ -5,7 +5,7 @@
         [--kan-type T] [--stages S [S ...]] [--mechanism M] [--backbone-only]
 
 IN is what the paper's code saves, ``torch.save(model.state_dict())``; its layout
-is docs/families.md §6. It is read weights-only (``rkan_mmdet.utils.safe_torch_load``).
+is docs/families.md §6. It is read weights-only (``rkan_mmdet.checkpoint_safety.safe_torch_load``).
 OUT is ``dict(state_dict=..., meta=...)``: ``backbone.*`` and ``head.fc.*``, which
 load strictly into the matching ``configs/imagenet`` classifier (the tool builds
 that model and loads OUT into it before writing), or with ``--backbone-only``

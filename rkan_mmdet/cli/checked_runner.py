@@ -5,7 +5,7 @@ and running the Runner so that bad input ends in one line.
 same ``--work-dir``, ``--cfg-options`` and launcher flags with the same meaning.
 
 :func:`run_checked` checks the dataset paths, COCO annotation files and images
-that the ``phases`` read (``_data_check``, ``_annotation_check``), prepares
+that the ``phases`` read (:mod:`rkan_mmdet.data_checks`), prepares
 torchrun without GPUs (gloo, DDP without device_ids), builds the Runner and
 runs ``runner.train()`` or ``runner.test()``. Every bad input a user can give
 ends with exactly one ``error: <what, where>`` line on stderr and exit 2, no
@@ -18,11 +18,11 @@ checkpoint are built by ``train()``/``test()``):
   ``--cfg-options`` key that does not fit the config: here, in
   :func:`load_cfg`;
 * missing data, bad annotation files, bad images: before the Runner exists;
-* a bad config value: the exceptions ``_config_errors`` can name (argument
+* a bad config value: the exceptions :mod:`.config_errors` can name (argument
   validation raised while MMEngine builds from the config), with the key and
   value, and an unknown optimizer type (checked beforehand, as MMEngine's own
   failure is a ``TypeError`` about ``None`` deep in ``inspect``);
-* a bad checkpoint: ``rkan_mmdet.utils.CheckpointError`` (safe loading names
+* a bad checkpoint: ``rkan_mmdet.checkpoint_safety.CheckpointError`` (safe loading names
   the file and what is wrong), wherever it is raised;
 * a path the OS refuses (``OSError`` with a file name, e.g. a work dir that
   cannot be created).
@@ -41,10 +41,11 @@ from mmengine.registry import OPTIMIZERS, RUNNERS
 from mmengine.runner import Runner
 
 from rkan_mmdet.engine import prepare_cpu_distributed
-from rkan_mmdet.utils import CheckpointError
-from _annotation_check import exit_if_annotations_bad
-from _config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
-from _data_check import exit_if_data_missing
+from rkan_mmdet.checkpoint_safety import CheckpointError
+from rkan_mmdet.data_checks.coco_annotations import exit_if_annotations_bad
+from rkan_mmdet.data_checks.dataset_paths import exit_if_data_missing
+
+from .config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
 
 
 def fail(message: str) -> NoReturn:

@@ -68,7 +68,7 @@ _NAMED_GLOBAL_PATTERNS = (
     r'unsupported GLOBAL (\S+) whose module',
     r'forbidden global (\S+)',
 )
-ALLOWLIST_HINT = ('only tensors and rkan_mmdet.utils.'
+ALLOWLIST_HINT = ('only tensors and rkan_mmdet.checkpoint_safety.'
                   'MMENGINE_CHECKPOINT_GLOBALS are allowed.')
 
 

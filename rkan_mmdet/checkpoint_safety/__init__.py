@@ -1,4 +1,4 @@
-"""Non-model utilities.
+"""Checkpoint safety: loading a checkpoint cannot run code.
 
 Importing this package (done first by ``import rkan_mmdet``) makes loading a
 checkpoint unable to run code, through every mmengine scheme and entry point

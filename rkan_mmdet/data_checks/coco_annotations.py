@@ -3,7 +3,7 @@ mmdet would misread: ``error: <what> in <file>``; warn, with one line per
 file, about the annotations mmdet would drop silently.
 
 ``tools/train.py`` and ``tools/test.py`` call :func:`exit_if_annotations_bad`
-after :func:`_data_check.exit_if_data_missing` (which reports missing files
+after :func:`.dataset_paths.exit_if_data_missing` (which reports missing files
 and folders) and before the Runner is built. Without it, mmdet 3.3 says
 ``Expecting value: line 1 column 15`` for invalid JSON (no file name),
 ``IsADirectoryError``/``UnicodeDecodeError``/``TypeError`` tracebacks for a
@@ -27,7 +27,7 @@ errors (exit 2)
     listed; a config class that is not a category name, or classes listed in
     another order than the config's (mmdet numbers labels in the file's
     order); no image left after the dataset's ``filter_cfg``; and, for each
-    image under a local ``data_prefix.img``, what :mod:`_image_check`
+    image under a local ``data_prefix.img``, what :mod:`.image_files`
     finds (missing, empty, not an image, truncated, size differs);
 
 warnings (one ``warning:`` line per file, training goes on)
@@ -45,8 +45,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from _data_check import _dataset_cfgs, _join
-from _image_check import first_image_problem
+from .dataset_paths import _dataset_cfgs, _join
+from .image_files import first_image_problem
 
 FIELDS = {'images': ('id', 'file_name', 'width', 'height'),
           'annotations': ('id', 'image_id', 'category_id', 'bbox', 'area'),
