@@ -17,7 +17,8 @@ HRNET_EXTRA = dict(
 SKIP = 'skip: '
 NO_MAP = 'it returns no (B, C, H, W) feature map'
 COMPUTED = 'is computed in its forward, not returned by one module'
-PROBE = 'its forward fails on a (1, 3, 64, 64) probe'
+#: probed and tested at 224 px: attention biases or windows sized for ImageNet
+SIZE_224 = {'DaViT', 'PyramidVig', 'Vig'}
 
 # name -> (smallest config beside the type, expected verdict)
 MMDET: Dict[str, Tuple[dict, str]] = {
@@ -61,22 +62,22 @@ MMPRETRAIN: Dict[str, Tuple[dict, str]] = {
     'ConvMixer': (dict(arch=dict(embed_dims=32, depth=1, patch_size=7, kernel_size=7)), WORKS),
     'ConvNeXt': (dict(arch=dict(depths=[1, 1, 1, 1], channels=[16, 32, 64, 128])), WORKS),
     'DaViT': (dict(arch=dict(embed_dims=32, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1])),
-              PROBE),
+              WORKS),
     'DeiT3': (dict(arch=TINY_VIT, img_size=64), NO_MAP),
     'DenseNet': (dict(arch=dict(growth_rate=8, depths=[2, 2, 2, 2], init_channels=16)), WORKS),
     'DistilledVisionTransformer': (dict(arch=TINY_VIT, img_size=64), NO_MAP),
     'EdgeNeXt': (dict(arch='xxsmall'), WORKS),
-    'EfficientFormer': (dict(arch='l1'), PROBE),
+    'EfficientFormer': (dict(arch='l1'), NO_MAP),
     'EfficientNet': (dict(arch='b0'), WORKS),
     'EfficientNetV2': (dict(arch='b0'), WORKS),
     'HRNet': (dict(arch='w18'), 'its stages are multi-branch modules'),
     'HiViT': (dict(arch='tiny', img_size=64), COMPUTED),
     'HorNet': (dict(arch='tiny-gf'), WORKS),
-    'InceptionV3': (dict(), PROBE),
+    'InceptionV3': (dict(), NO_MAP),
     'LeNet5': (dict(), 'reduce_factor 2 does not divide the 1 input channels of stage 1'),
     'LeViT': (dict(arch='128s', img_size=64), COMPUTED),
     'MViT': (dict(arch='tiny', img_size=64), COMPUTED),
-    'MixMIMTransformer': (dict(arch='base', img_size=64), PROBE),
+    'MixMIMTransformer': (dict(arch='base'), NO_MAP),
     'MlpMixer': (dict(arch=dict(embed_dims=32, num_layers=1, tokens_mlp_dims=16,
                                 channels_mlp_dims=32), img_size=64), NO_MAP),
     'MobileNetV2': (dict(widen_factor=0.25), WORKS),
@@ -85,7 +86,7 @@ MMPRETRAIN: Dict[str, Tuple[dict, str]] = {
     'MobileViT': (dict(arch='xx_small'), WORKS),
     'PCPVT': (dict(arch='small'), COMPUTED),
     'PoolFormer': (dict(arch='s12'), WORKS),
-    'PyramidVig': (dict(arch='tiny'), PROBE),
+    'PyramidVig': (dict(arch='tiny'), WORKS),
     'RIFormer': (dict(arch='s12'), WORKS),
     'RegNet': (dict(arch='regnetx_400mf'), WORKS),
     'RepLKNet': (dict(arch='31B'), WORKS),
@@ -122,7 +123,7 @@ MMPRETRAIN: Dict[str, Tuple[dict, str]] = {
     'ViTSAM': (dict(arch=dict(embed_dims=32, num_layers=1, num_heads=1,
                               feedforward_channels=32, global_attn_indexes=[0]),
                     img_size=64), WORKS),
-    'Vig': (dict(arch='tiny'), PROBE),
+    'Vig': (dict(arch='tiny'), WORKS),
     'VisionTransformer': (dict(arch=TINY_VIT, img_size=64), NO_MAP),
     'XCiT': (dict(img_size=64, embed_dims=32, depth=1, num_heads=1), NO_MAP),
 }
@@ -131,4 +132,5 @@ MMPRETRAIN: Dict[str, Tuple[dict, str]] = {
 SLOW = {'Darknet', 'CSPDarkNet', 'CSPResNeXt', 'CSPResNet', 'Res2Net', 'ResNeSt', 'ResNeXt',
         'SEResNet', 'SEResNeXt', 'RepLKNet', 'RepMLPNet', 'HorNet', 'DetectoRS_ResNeXt',
         'DetectoRS_ResNet', 'TridentResNet', 'MixMIMTransformer', 'InceptionV3', 'VAN',
-        'EfficientFormer', 'PyramidVig', 'Vig', 'HiViT', 'MViT', 'SVT', 'PCPVT', 'AlexNet'}
+        'EfficientFormer', 'PyramidVig', 'Vig', 'HiViT', 'MViT', 'SVT', 'PCPVT', 'AlexNet',
+        'DaViT'}

@@ -17,7 +17,7 @@ from mmengine.registry import MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 import rkan_mmdet  # noqa: F401  (registers RKAN)
-from .sweep_table import MMDET, MMPRETRAIN, SKIP, SLOW, WORKS
+from .sweep_table import MMDET, MMPRETRAIN, SIZE_224, SKIP, SLOW, WORKS
 
 TABLES = {'mmdet': (MMDET_MODELS, MMDET), 'mmpretrain': (MMPRETRAIN_MODELS, MMPRETRAIN)}
 CASES = [pytest.param(scope, name, cfg, verdict, id=f'{scope}.{name}',
@@ -68,7 +68,7 @@ def test_backbone_verdict(scope: str, name: str, cfg: dict, verdict: str) -> Non
     assert set(result.missing_keys) == own | {
         k for k in rkan.state_dict()
         if k.startswith('rkan_layers.') and not k.endswith('num_batches_tracked')}
-    size = cfg.get('img_size', 64)
+    size = cfg.get('img_size', 224 if name in SIZE_224 else 64)
     size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
     x = torch.randn(2, 3, *size)
     for train in (False, True):

@@ -124,11 +124,7 @@ def probe(backbone: nn.Module, image: Tensor, refuse: Callable[[str], Exception]
         finally:
             for attribute, value in saved.items():
                 object.__setattr__(backbone, attribute, value)
-    try:
-        calls, output = record(backbone, image)
-    except (RuntimeError, AssertionError) as error:
-        raise refuse(f'its forward fails on a {tuple(image.shape)} probe: '
-                     f'{str(error).splitlines()[0]}') from None
+    calls, output = record(backbone, image)  # its errors: the caller tries another size
     return calls, feature_maps(output)
 
 

@@ -38,7 +38,8 @@ patch merging), ``y`` leaves its last transformer block, so ``mechanism(y, r)``
 is what the patch merging (the next stage's token stream) and the neck read,
 as in the paper's RKAN_Swin.
 
-:func:`probe_stages` measures each stage once with a small no-grad forward:
+:func:`probe_stages` measures each stage once with a small no-grad forward
+(64 px; 224 px where the backbone's forward takes no 64 px image):
 ``(C_in, H_in)`` of ``x`` and ``(C_out, H_out)`` of ``y``. Channels and stride
 therefore come from the backbone itself, never from a ResNet formula. The
 probe also checks that every entry and exit module runs exactly once per
@@ -49,7 +50,7 @@ directly (HorNet under ``with_cp``) fails that check and is refused.
 This module knows nothing of RKAN's mixin: callers pass the backbone's name.
 """
 import copy
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -57,9 +58,11 @@ from torch import Tensor, nn
 from .contract import contract_stages
 from .stage_spec import Stage, StageShape
 
-#: Probe input side where the backbone has no ``img_size``: every stride-2
-#: stage of a 32x backbone still sees >= 2 px.
-PROBE_SIZE = 64
+#: Probe image sides where the backbone has no ``img_size``: 64 px (every
+#: stride-2 stage of a 32x backbone still sees >= 2 px), then 224 px for
+#: backbones whose attention biases or windows are sized for ImageNet.
+PROBE_SIZES = (64, 224)
+T = TypeVar('T')
 
 #: (class name in the MRO, condition on the instance, why RKAN cannot attach).
 REFUSED: List[Tuple[str, Callable[[nn.Module], bool], str]] = [
@@ -75,7 +78,7 @@ REFUSED: List[Tuple[str, Callable[[nn.Module], bool], str]] = [
      'never calling the stage module'),
 ]
 
-__all__ = ['PROBE_SIZE', 'REFUSED', 'Stage', 'StageShape', 'find_stages', 'probe_stages',
+__all__ = ['PROBE_SIZES', 'REFUSED', 'Stage', 'StageShape', 'find_stages', 'probe_stages',
            'refusal']
 
 
@@ -84,20 +87,42 @@ def refusal(name: str, why: str) -> ValueError:
     return ValueError(f'RKAN cannot attach to {name}: {why}')
 
 
-def probe_image(backbone: nn.Module, name: str) -> Tensor:
-    """A zero image of the backbone's ``img_size`` (RepMLPNet takes no other), else 64 px,
-    with the first conv's input channels where they look like an image's (at
-    most 4), else 3 (CSPDarknet's Focus stem convolves 12 space-to-depth channels)."""
+def probe_images(backbone: nn.Module, name: str) -> Iterator[Tensor]:
+    """Zero images to probe with: the backbone's ``img_size`` (RepMLPNet takes no
+    other), else :data:`PROBE_SIZES` in turn. Channels: the first conv's input
+    channels where they look like an image's (at most 4), else 3 (CSPDarknet's
+    Focus stem convolves 12 space-to-depth channels)."""
     first = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
     if first is None:
         raise refusal(name, 'it has no Conv2d to take an image')
     channels = first.in_channels if first.in_channels <= 4 else 3
-    size = getattr(backbone, 'img_size', PROBE_SIZE)
+    size = getattr(backbone, 'img_size', None)
     size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
-    if len(size) != 2 or not all(isinstance(s, int) for s in size):
-        size = (PROBE_SIZE, PROBE_SIZE)
+    sizes = [size] if len(size) == 2 and all(isinstance(s, int) for s in size) else \
+        [(s, s) for s in PROBE_SIZES]
     param = next(backbone.parameters())
-    return torch.zeros(1, channels, *size, dtype=param.dtype, device=param.device)
+    for size in sizes:
+        yield torch.zeros(1, channels, *size, dtype=param.dtype, device=param.device)
+
+
+def with_probe(backbone: nn.Module, name: str, run: Callable[[Tensor], T]) -> T:
+    """``run(image)`` in eval mode without grad, at each probe size until the
+    backbone's forward takes one; every ``training`` flag is restored after."""
+    modes = {m: m.training for m in backbone.modules()}
+    failure = ''
+    try:
+        nn.Module.train(backbone, False)
+        for image in probe_images(backbone, name):
+            try:
+                with torch.no_grad():
+                    return run(image)
+            except (RuntimeError, AssertionError) as error:
+                lines = str(error).strip().splitlines() or [type(error).__name__]
+                failure = f'{tuple(image.shape)}: {lines[0]}'
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+    raise refusal(name, f'its forward fails on every probe image, last {failure}')
 
 
 def find_stages(backbone: nn.Module, name: str) -> List[Stage]:
@@ -125,14 +150,8 @@ def find_stages(backbone: nn.Module, name: str) -> List[Stage]:
             and len(stages) == len(downsamples):  # its pooled output alone names no stage
         return [Stage(f'stage{i + 1}', down, stage)
                 for i, (down, stage) in enumerate(zip(downsamples, stages))]
-    modes = {m: m.training for m in backbone.modules()}
-    try:
-        nn.Module.train(backbone, False)
-        return contract_stages(backbone, probe_image(backbone, name),
-                               lambda why: refusal(name, why))
-    finally:
-        for module, mode in modes.items():
-            module.training = mode
+    return with_probe(backbone, name, lambda image: contract_stages(
+        backbone, image, lambda why: refusal(name, why)))
 
 
 def dense_stages(stages: nn.ModuleList, transitions: nn.ModuleList) -> List[Stage]:
@@ -187,20 +206,15 @@ def probe_stages(backbone: nn.Module, stages: List[Stage], name: str) -> List[St
         else:
             handles.append(stage.exit.register_forward_hook(
                 lambda m, args, out, i=i, tok=tok: record(i, 'output', out, args, tok)))
-    modes = {m: m.training for m in backbone.modules()}
-    image = probe_image(backbone, name)
+    def run(image: Tensor) -> None:
+        seen.clear()
+        backbone(image)
+
     try:
-        nn.Module.train(backbone, False)
-        with torch.no_grad():
-            backbone(image)
-    except (RuntimeError, AssertionError) as error:
-        raise refusal(name, f'its forward fails on a {tuple(image.shape)} probe: '
-                      f'{str(error).splitlines()[0]}') from None
+        with_probe(backbone, name, run)
     finally:
         for handle in handles:
             handle.remove()
-        for module, mode in modes.items():
-            module.training = mode
     shapes = []
     for i in range(len(stages)):
         ins, outs = seen.get((i, 'input'), []), seen.get((i, 'output'), [])
