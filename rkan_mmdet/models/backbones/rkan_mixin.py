@@ -4,18 +4,23 @@
 ``dict(type='RKAN', backbone=...)`` builds the same class on the fly. After the
 plain backbone is built:
 
-1. :func:`.stages.find_stages` locates the stage modules (or refuses the
-   backbone in one line) and :func:`.stages.probe_stages` measures ``C_in``,
-   ``C_out`` and the stride of each from one small forward;
+1. :func:`.stages.find_stages` locates the stage modules (a known layout, or
+   the backbone's contract: the modules producing the feature maps it returns,
+   :mod:`.contract`), or refuses the backbone in one line, and
+   :func:`.stages.probe_stages` measures ``C_in``, ``C_out`` and the stride of
+   each from one small forward;
 2. an :class:`~..layers.rkan_block.RKANBlock` is built for each enabled stage
    into ``self.rkan_layers[<stage key>]`` (``rkan_layers.layer4`` for the
    ResNet family), so the backbone's own state-dict keys are untouched and
    plain weights load with exactly the RKAN keys missing;
 3. a :class:`.attach.StageTap` hooks it beside its stage: the backbone's own
-   forward runs unchanged and the next stage sees ``mechanism(y, r)``.
+   forward runs unchanged and the next stage sees ``mechanism(y, r)``. The
+   taps are kept in ``self.rkan_taps`` (shown in ``repr``; ``tap.remove()``
+   detaches one).
 
-The second KAN conv goes on the backbone's last stage; the dilation is the
-stage's where the backbone has ``dilations``.
+The second KAN conv goes on the backbone's last stage (on every stage of a
+token backbone, as the paper's RKAN_Swin); the dilation is the stage's where
+the backbone has ``dilations``.
 
 Training behaviour, in every config style:
 
@@ -32,7 +37,8 @@ Training behaviour, in every config style:
   adapting to the detection data (BN on stage 4 sees thousands of positions per
   batch). ``rkan_norm_eval=True`` makes them follow the backbone's ``norm_eval``,
   for fine-tuning from an RKAN checkpoint whose block statistics should stay.
-- **frozen_stages** freezes (eval, no grad) the blocks of frozen stages too.
+- **frozen_stages** freezes (eval, no grad) the blocks of frozen stages too:
+  those whose stage modules the backbone froze, in its own numbering.
 - **Init.** With ``rkan_zero_init`` (default: the backbone's
   ``zero_init_residual``, or True where it has none) each block's last norm
   scale starts at 0, so a fresh RKAN backbone computes exactly its plain
