@@ -134,9 +134,10 @@ def check_resumable(checkpoint: Any, filename: str, runner: Any = None,
         CheckpointError: naming ``filename`` and the field.
     """
     state = state_dict_of(checkpoint, filename)
-    missing = [k for k in ('meta', 'message_hub') if k not in checkpoint]
-    if not missing and isinstance(checkpoint['meta'], dict):
-        missing = [k for k in ('epoch', 'iter') if k not in checkpoint['meta']]
+    meta = checkpoint.get('meta')
+    missing = [k for k in ('epoch', 'iter') if not isinstance(meta, dict)
+               or k not in meta] + [
+                   k for k in ('message_hub', ) if k not in checkpoint]
     if missing:
         raise CheckpointError(
             f"checkpoint '{filename}' cannot be resumed from: it has no "
@@ -159,9 +160,36 @@ def _checked_load(load: Callable, target: Any, field: str, filename: str,
         except APPLY_ERRORS as err:
             if isinstance(err, CheckpointError):
                 raise
+            detail = err.args[0] if isinstance(err, KeyError) and err.args \
+                else err
             raise _fail(filename, field, f'does not fit ({type(err).__name__}'
-                        f': {one_line(err, 200)})') from None
+                        f': {one_line(detail, 200)})') from None
         return result
+
+    return load_state_dict
+
+
+def _optimizer_groups(wrapper: Any, load: Callable) -> Callable:
+    """``load`` after checking that the loaded ``param_groups`` hold values
+    of the kinds the optimizer's own groups hold (``lr='x'`` would only
+    fail at the first step)."""
+
+    def load_state_dict(state: Any) -> Any:
+        optimizer = getattr(wrapper, 'optimizer', wrapper)
+        groups = state.get('param_groups') if isinstance(state, dict) else None
+        if not isinstance(groups, list):
+            raise TypeError(f'param_groups is a {type(groups).__name__}')
+        for i, (current, loaded) in enumerate(zip(optimizer.param_groups,
+                                                  groups)):
+            if not isinstance(loaded, dict):
+                raise TypeError(f'param_groups[{i}] is a '
+                                f'{type(loaded).__name__}')
+            for key, value in loaded.items():
+                if key != 'params' and key in current and not same_kind(
+                        current[key], value):
+                    raise TypeError(f'param_groups[{i}].{key} = '
+                                    f'{one_line(repr(value), 60)}')
+        return load(state)
 
     return load_state_dict
 
@@ -206,8 +234,8 @@ def applying(runner: Any, filename: str) -> Iterator[None]:
     wrapper = getattr(runner, 'optim_wrapper', None)
     if callable(getattr(wrapper, 'load_state_dict', None)):
         stack.enter_context(shadowed(wrapper, 'load_state_dict', _checked_load(
-            wrapper.load_state_dict, wrapper, "'optimizer'", filename,
-            _optimizer_fits)))
+            _optimizer_groups(wrapper, wrapper.load_state_dict), wrapper,
+            "'optimizer'", filename, _optimizer_fits)))
     schedulers = getattr(runner, 'param_schedulers', None)
     groups = (schedulers.items() if isinstance(schedulers, dict) else
               [('', schedulers)])
