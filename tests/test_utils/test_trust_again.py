@@ -5,9 +5,7 @@ arrays that hang or crash numpy, empty arrays, the real name of a refused
 global, downloads that overwrite other cached files, and deletions of paths a
 checkpoint names.
 """
-import io
 import os
-import pickle
 import struct
 import subprocess
 import sys
@@ -23,7 +21,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.checkpoint_safety import CheckpointError, UnsafeCheckpointError
-from .checkpoint_payloads import call, glob, raw_bytes, text, tup, write_torch_zip
+from .checkpoint_payloads import (call, glob, invalid_utf32_scalar, raw_bytes, text, tup,
+                                  write_torch_zip)
 from .local_http import start_http_server
 from mmengine.runner import Runner
 
@@ -64,10 +63,7 @@ def _array(dtype: str, shape: int, data: bytes, itemsize: int) -> bytes:
 
 @pytest.mark.parametrize('case,pkl,problem', [
     ('zero itemsize, 2**62 items', _array('U0', 2**62, b'', 0), "dtype('U0')"),
-    ('U1 not UTF-32', call(glob('numpy._core.multiarray', 'scalar'), call(
-        glob('numpy', 'dtype'), text('U1'), b'\x89', b'\x88') + tup(
-        b'K\x03', text('<'), b'NNN', b'K\x04', b'K\x04', b'K\x08') + b'b',
-        raw_bytes(b'\x00\xd8\x00\x00')), '<U1 text that is not UTF-32 (byte 0)'),
+    ('U1 not UTF-32', invalid_utf32_scalar(), '<U1 text that is not UTF-32 (byte 0)'),
     ('bytes(n)', call(glob('builtins', 'bytes'), b'J\x00\x00\x00\x40'),
      'bytes() with 1 argument(s)'),
 ])
