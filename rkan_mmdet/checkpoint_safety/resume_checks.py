@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import re
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,7 +41,9 @@ def _fail(filename: str, field: str, problem: str) -> CheckpointError:
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An int or a numpy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(
+        value, (bool, np.bool_))
 
 
 def same_kind(current: Any, loaded: Any) -> bool:
