@@ -40,10 +40,10 @@ from mmengine.config.utils import ConfigParsingError
 from mmengine.registry import OPTIMIZERS, RUNNERS
 from mmengine.runner import Runner
 
-from rkan_mmdet.engine import prepare_cpu_distributed
 from rkan_mmdet.checkpoint_safety import CheckpointError
 from rkan_mmdet.data_checks.coco_annotations import exit_if_annotations_bad
 from rkan_mmdet.data_checks.dataset_paths import exit_if_data_missing
+from rkan_mmdet.engine import prepare_cpu_distributed
 
 from .config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
 from .config_values import CheckedDictAction, config_value_problem

@@ -3,12 +3,10 @@
 Each config is ``_base_ = 'mmdet::...'`` plus the backbone ``type`` (and
 ``init_cfg=None``: no download here) and a tiny synthetic data set; it trains
 one iteration with ``tools/train.py`` and is evaluated with ``tools/test.py``,
-in-process. A hook records which trainable parameters received a gradient:
+in-process (their ``rkan_mmdet.cli`` modules). A hook records which trainable parameters received a gradient:
 none may be unused (DDP would need ``find_unused_parameters`` otherwise).
 """
 import json
-import runpy
-import sys
 from pathlib import Path
 from typing import Iterator, List
 
@@ -19,6 +17,9 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from rkan_mmdet.checkpoint_safety import safe_torch_load
+from rkan_mmdet.cli import test as test_cli
+from rkan_mmdet.cli import train as train_cli
+from rkan_mmdet.demo.coco_data import make_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ('circle', 'square', 'triangle', 'star')
@@ -103,20 +104,9 @@ def num_classes_options(config: Path) -> List[str]:
                                                          'model.')]
 
 
-def run_tool(tool: str, argv: List[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(ROOT / 'tools'))
-    monkeypatch.setattr(sys, 'argv', [tool, *argv])
-    runpy.run_path(str(ROOT / 'tools' / tool), run_name='__main__')
-
-
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 train / 2 val synthetic images of 64 px."""
-    sys.path.insert(0, str(ROOT / 'tools' / 'demo'))
-    try:
-        from make_coco_demo import make_dataset
-    finally:
-        sys.path.remove(str(ROOT / 'tools' / 'demo'))
     data = tmp_path_factory.mktemp('mmdet_configs') / 'coco'
     make_dataset(str(data), num_train=2, num_val=2, size=64)
     return data
@@ -132,12 +122,12 @@ def test_mmdet_config_with_rkan_trains_and_tests(base: str, backbone: str, masks
     monkeypatch.chdir(ROOT)
     torch.manual_seed(0)
     options = ['--work-dir', str(work_dir), '--cfg-options', *num_classes_options(config)]
-    run_tool('train.py', [str(config), *options], monkeypatch)
+    train_cli.main([str(config), *options])
     assert json.loads((work_dir / 'unused_parameters.json').read_text()) == []
     checkpoint = work_dir / 'epoch_1.pth'
     state = safe_torch_load(checkpoint, map_location='cpu')['state_dict']
     assert any(k.startswith('backbone.rkan_layers.') for k in state)
-    run_tool('test.py', [str(config), str(checkpoint), *options], monkeypatch)
+    test_cli.main([str(config), str(checkpoint), *options])
     logs = [json.loads(line) for log in work_dir.glob('*/*.json')
             for line in log.read_text().splitlines() if line.strip()]
     metrics = {k for record in logs for k in record}

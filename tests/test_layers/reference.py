@@ -108,3 +108,22 @@ def reference_kan_conv(conv, x: Tensor, **hparams) -> Tensor:
     ho = (h - 1) // s + 1
     wo = (w - 1) // s + 1
     return y.reshape(b, c, ho, wo)
+
+
+def paper_unfold_kan_conv(conv, x: Tensor) -> Tensor:
+    """The paper code's formulation of a polynomial KAN conv, vectorised.
+
+    Unfold every 3x3 window of ``x`` (B, C, H, W) into a row of (B*C*L, 9),
+    then ``u a^T + sum_{k,d} s_k W_{k,d} P_d(tanh u_k)`` per row, all rows in
+    one einsum: the memory layout of the paper's code (every window's basis
+    values materialised), used as the "unfold" side of the GPU benchmark.
+    """
+    b, c, h, w = x.shape
+    s, d = conv.stride, conv.dilation
+    cols = F.unfold(x, 3, dilation=d, padding=d, stride=s)               # (B, C*9, L)
+    u = cols.view(b, c, 9, -1).permute(0, 1, 3, 2).reshape(-1, 9)
+    degree = conv.poly_weight.shape[-1] - 1
+    bases = torch.stack(POLYS[conv.kan_type](torch.tanh(u), degree), -1)  # (N, 9, D+1)
+    weight = conv.poly_weight * conv.scaler.unsqueeze(-1)
+    out = u @ conv.base_weight.t() + torch.einsum('nkd,okd->no', bases, weight)
+    return out.view(b, c, (h - 1) // s + 1, (w - 1) // s + 1)

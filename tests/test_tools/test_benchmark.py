@@ -1,4 +1,4 @@
-"""tools/analysis/benchmark.py: the README command's table and JSON, and the
+"""tools/analysis/benchmark.py: the table and JSON of docs/performance.md's command, and the
 weight sharing that makes detector ratios measure the backbone alone."""
 import json
 import subprocess

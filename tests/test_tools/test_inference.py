@@ -1,4 +1,4 @@
-"""The README's inference recipe: mmdet's DetInferencer with an RKAN config and checkpoint."""
+"""The inference recipe of docs/configs.md: mmdet's DetInferencer with an RKAN config and checkpoint."""
 from pathlib import Path
 
 import cv2

@@ -84,7 +84,7 @@ def test_demo_checkpoint_is_a_trained_classifier(demo_checkpoint: Path) -> None:
 
 def test_demo_checkpoint_loads_into_detection_backbone(demo_checkpoint: Path) -> None:
     det_cfg = Config.fromfile(str(DET_DEMO))
-    # the README's --cfg-options for tools/train.py (the demo's init_cfg is None)
+    # docs/configs.md's --cfg-options for tools/train.py (the demo's init_cfg is None)
     det_cfg.merge_from_dict(pretrained_options(demo_checkpoint))
     backbone_cfg = det_cfg.model.backbone
     assert backbone_cfg.type == 'RKANResNet'

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # In a fresh interpreter: fill mmengine's, mmdet's and mmpretrain's registries
 # (their modules register on import), note every name -> object, import
-# rkan_mmdet, and print the names whose object changed or went away.
+# rkan_mmdet (and rkan_mmdet.ops), and print the names whose object changed or went away.
 SNAPSHOT = r'''
 import mmdet.engine, mmdet.models, mmdet.datasets, mmdet.evaluation, mmdet.visualization
 import mmpretrain.engine, mmpretrain.models, mmpretrain.datasets, mmpretrain.evaluation
@@ -30,7 +30,7 @@ def registries():
 
 before = {(r.scope, r.name, key): obj for r in registries()
           for key, obj in r.module_dict.items()}
-import rkan_mmdet
+import rkan_mmdet, rkan_mmdet.ops  # ops: what the demo config imports too
 after = {(r.scope, r.name, key): obj for r in registries()
          for key, obj in r.module_dict.items()}
 print('changed:', sorted(str(k) for k, obj in before.items() if after.get(k) is not obj))
