@@ -4,7 +4,6 @@ traceback or were silently accepted, each now one ``error:`` line, exit 2
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.test_utils.checkpoint_payloads import invalid_utf32_scalar, write_torch_zip
 from .test_bad_input import (TRAIN_ANN, Case, checkpoint_file, check_case, edit_json,
