@@ -42,8 +42,7 @@ from typing import Iterable, Optional
 
 from .checkpoint_errors import (CheckpointError, CheckpointNotFoundError,
                                 UnsafeCheckpointError, one_line)
-from .pickle_scan import (Content, forbidden_among, named_in,
-                          scan_pickle)
+from .pickle_scan import Content, forbidden_among, named_in, scan_pickle
 
 #: Text files up to this size are parsed to tell JSON from other text.
 _JSON_LIMIT = 16 << 20
