@@ -31,7 +31,8 @@ interrupted saves are deleted in ``before_train``.
 Paths read from a resumed checkpoint's message hub (``best_ckpt``,
 ``keep_ckpt_ids``, which mmengine's hook deletes when superseded) are
 deleted only when they lie inside this run's ``out_dir`` or work dir
-(resolving symbolic links); anything else is left alone with a warning.
+(resolving symbolic links), and a superseded best checkpoint only when its
+name starts with ``best_``; anything else is left alone with a warning.
 
 The class is registered under its own name, ``KillSafeCheckpointHook``, in
 MMEngine's root hook registry (the mmdet/mmpretrain scopes fall back to it);
@@ -134,9 +135,14 @@ class KillSafeCheckpointHook(CheckpointHook):
             self.file_backend = backend
         current = [self.last_ckpt, getattr(self, 'best_ckpt_path', None),
                    *getattr(self, 'best_ckpt_path_dict', {}).values()]
-        for path in deferred.paths:
+        for path in deferred.paths:  # mmengine names them best_<key>_...
             if path not in current and is_main_process():
-                self._remove(path)
+                if osp.basename(str(path)).startswith('best_'):
+                    self._remove(path)
+                else:
+                    print_log(f'{type(self).__name__}: not deleting {path!r}: '
+                              'not a best checkpoint', logger='current',
+                              level=logging.WARNING)
 
     def _steps_on_disk(self) -> Optional[List[int]]:
         """The steps of the checkpoints ``filename_tmpl`` names in a local

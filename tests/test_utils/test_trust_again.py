@@ -130,7 +130,9 @@ def test_best_ckpt_outside_the_work_dir_is_never_deleted(tmp_path: Path) -> None
     (victim / 'keep.txt').write_text('x')
     work = tmp_path / 'work'
     runner = make_runner(work, 'best', 1)
-    for named in (str(victim), str(work / '..' / 'victim')):
+    logs = work / 'logs'
+    logs.mkdir(parents=True)
+    for named in (str(victim), str(work / '..' / 'victim'), str(logs)):
         hook = KillSafeCheckpointHook(interval=1, by_epoch=False,
                                       save_best='acc', rule='greater')
         runner.message_hub.update_info('best_ckpt', named)
@@ -138,7 +140,7 @@ def test_best_ckpt_outside_the_work_dir_is_never_deleted(tmp_path: Path) -> None
         hook.before_train(runner)
         assert hook.best_ckpt_path == named
         hook._save_best_checkpoint(runner, {'acc': 1.0})
-        assert (victim / 'keep.txt').exists()
+        assert (victim / 'keep.txt').exists() and logs.is_dir()
         assert (work / 'best_acc_iter_0.pth').is_file()
     # a superseded best checkpoint inside the work dir is still deleted
     runner.message_hub.update_info('best_ckpt', str(work / 'best_acc_iter_0.pth'))
