@@ -9,10 +9,10 @@ holds and with one-line errors for checkpoints of another model.
     mmengine's, but the checkpoint they read is first checked by
     :func:`~.resume_checks.check_resumable` (``meta`` counters and seed,
     ``gpu_ids`` read as data from ``meta['config']``, which mmengine would
-    *execute*, the message hub's layout; for ``Runner`` also the weights'
-    shapes and the world size) and ``Runner`` applies its optimizer and
-    scheduler states under :func:`~.resume_checks.applying`: every
-    malformed field is one line naming the file and the field.
+    *execute*, against the world size, the message hub's layout; for
+    ``Runner`` also the weights' shapes), and ``Runner`` applies its
+    optimizer and scheduler states under :func:`~.resume_checks.applying`:
+    every malformed field is one line naming the file and the field.
 ``mmengine.runner.checkpoint.load_checkpoint`` (``init_detector``,
 mmpretrain's ``get_model`` and inferencers, ``Pretrained`` without prefix)
     mmengine's, plus :func:`~.checkpoint_fit.check_fits`; modules that
@@ -99,10 +99,10 @@ def runner_load_checkpoint(self: Runner,
     return checkpoint
 
 
-def _checked_loader(load: Callable, filename: str) -> Callable:
+def _checked_loader(load: Callable, filename: str, runner: Any) -> Callable:
 
     def load_resumable(*args: Any, **kwargs: Any) -> dict:
-        return check_resumable(load(*args, **kwargs), filename)
+        return check_resumable(load(*args, **kwargs), filename, runner)
 
     return load_resumable
 
@@ -130,9 +130,9 @@ def runner_resume(self: Runner, filename: str, *args: Any,
 def _flexible_resume(original: Callable) -> Callable:
 
     def resume(self: Any, filename: str, *args: Any, **kwargs: Any) -> None:
-        """mmengine's ``FlexibleRunner.resume`` on a :func:`resumable`
-        checkpoint."""
-        loader = _checked_loader(self.strategy.resume, filename)
+        """mmengine's ``FlexibleRunner.resume`` on a checkpoint that
+        :func:`~.resume_checks.check_resumable` accepts."""
+        loader = _checked_loader(self.strategy.resume, filename, self)
         with shadowed(self.strategy, 'resume', loader):
             original(self, filename, *args, **kwargs)
 

@@ -88,7 +88,8 @@ def _check_meta(meta: Any, filename: str, runner: Any) -> None:
         ints = isinstance(gpu_ids, (list, tuple)) and all(
             _is_int(i) for i in gpu_ids)
         gpu_ids = list(gpu_ids) if ints else None
-        world = getattr(runner, '_world_size', None)
+        world = getattr(runner, '_world_size',  # FlexibleRunner: world_size
+                        getattr(runner, 'world_size', None))
         scaled = (getattr(runner, 'auto_scale_lr', None) or {}).get('enable')
         if gpu_ids and world is not None and len(gpu_ids) != world and (
                 not scaled):

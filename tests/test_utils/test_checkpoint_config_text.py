@@ -129,18 +129,20 @@ def test_resume_never_executes_meta_config(trained: Path, tmp_path: Path,
     assert Path(marker).exists()
 
 
-def test_resume_still_checks_gpu_ids_read_as_data(trained: Path,
-                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize('flexible', [False, True],
+                         ids=['Runner', 'FlexibleRunner'])
+def test_resume_still_checks_gpu_ids_read_as_data(trained: Path, tmp_path: Path,
+                                                   flexible: bool) -> None:
     two_gpus = with_meta_config(trained, tmp_path / 'two.pth',
                                 "gpu_ids = range(0, 2)\nx = dict(a='b')\n")
     with pytest.raises(CheckpointError) as info:  # mmengine: a traceback
-        resume(two_gpus, tmp_path)
+        resume(two_gpus, tmp_path, flexible)
     assert str(info.value) == (
         f"checkpoint '{two_gpus}' cannot be resumed from: its meta['config'] "
         'gpu_ids say it was trained on 2 GPU(s), and this run has 1 '
         'process(es); resume with as many, or set auto_scale_lr.enable=True')
     one_gpu = with_meta_config(trained, tmp_path / 'one.pth', 'gpu_ids = [0]')
-    assert resume(one_gpu, tmp_path).iter == 3
+    assert resume(one_gpu, tmp_path, flexible).iter == 3
 
 
 def test_resume_needs_a_training_checkpoint(tmp_path: Path) -> None:
