@@ -190,7 +190,8 @@ def test_paper_heads() -> None:
         assert type(backbone.transitions[-1][1]) is torch.nn.Identity, name
     for name in ('seresnet50_8xb32_in1k', 'rkan-senet50_8xb32_in1k'):
         backbone = build_classifier(load(ROOT / 'configs' / 'imagenet' / f'{name}.py')).backbone
-        se_convs = [m for n, m in backbone.named_modules() if n.endswith(('se_layer.conv1.conv', 'se_layer.conv2.conv'))]
+        se_convs = [m for n, m in backbone.named_modules()
+                    if n.endswith(('se_layer.conv1.conv', 'se_layer.conv2.conv'))]
         assert len(se_convs) == 2 * 16 and all(c.bias is None for c in se_convs), name
 
 

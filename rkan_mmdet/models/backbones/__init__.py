@@ -13,7 +13,7 @@ from .regnet import RegNetSE, RegNetY, torchvision_regnet_keys
 from .rkan_mixin import RKANMixin
 from .senet import PlainSEResNet, PlainSEResNeXt
 
-__all__ = ['PlainDenseNet', 'PlainSEResNet', 'PlainSEResNeXt', 'PyramidNet', 'RKANDenseNet', 'RKANMixin', 'RKANPyramidNet',
-           'RKANRegNet', 'RKANRes2Net', 'RKANResNeSt', 'RKANResNet', 'RKANResNetV1d',
+__all__ = ['PlainDenseNet', 'PlainSEResNet', 'PlainSEResNeXt', 'PyramidNet', 'RKANDenseNet',
+           'RKANMixin', 'RKANPyramidNet', 'RKANRegNet', 'RKANRes2Net', 'RKANResNeSt', 'RKANResNet', 'RKANResNetV1d',
            'RKANResNeXt', 'RKANSENet', 'RKANSEResNeXt', 'RegNetSE', 'RegNetY',
            'build_rkan_backbone', 'rkan_class', 'torchvision_regnet_keys']
