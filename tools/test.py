@@ -3,56 +3,11 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR]
                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
 
-Metrics are printed by MMEngine and also written by its LoggerHook to
-``<work-dir>/<timestamp>/<timestamp>.json``. Every bad input (config, data,
-annotations, images, the checkpoint) ends the run with one ``error: ...``
-line, exit 2 (see ``rkan_mmdet/cli/checked_runner.py``).
+The command line of :mod:`rkan_mmdet.cli.test` (metrics go to
+``<work-dir>/<timestamp>/<timestamp>.json``; every bad input ends in one
+``error: ...`` line, exit 2).
 """
-import argparse
-
-from mmengine.config import Config
-
-import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
-from rkan_mmdet.cli.checked_runner import add_common_args, fail, load_cfg, parse, run_checked
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
-    parser.add_argument('--show-dir', help='save images with drawn predictions '
-                        'here (relative paths are under <work-dir>/<timestamp>)')
-    add_common_args(parser, 'where the logs and metrics go')
-    return parse(parser)
-
-
-def enable_drawing(cfg: Config, show_dir: str) -> None:
-    """Turn on the config's visualization hook: mmdet's ``DetVisualizationHook``
-    (``draw``/``test_out_dir``) or mmpretrain's ``VisualizationHook``
-    (``enable``/``out_dir``)."""
-    hook = cfg.get('default_hooks', {}).get('visualization')
-    if hook is None:
-        fail(f'--show-dir: {cfg.filename} has no default_hooks.visualization to draw with')
-    if 'DetVisualizationHook' in str(hook.get('type')):
-        hook.update(draw=True, test_out_dir=show_dir)
-    else:
-        hook.update(enable=True, out_dir=show_dir)
-
-
-def build_cfg(args: argparse.Namespace) -> Config:
-    """The config with the command-line switches applied."""
-    cfg = load_cfg(args)
-    cfg.load_from = args.checkpoint
-    if args.show_dir:
-        enable_drawing(cfg, args.show_dir)
-    return cfg
-
-
-def main() -> None:
-    args = parse_args()
-    cfg = build_cfg(args)
-    run_checked(cfg, ['test'], 'test')
-
+from rkan_mmdet.cli.test import main
 
 if __name__ == '__main__':
     main()

@@ -12,6 +12,9 @@ _base_ = [
 ]
 # Registers RKANResNet / RKANSENet and the safe checkpoint loading.
 custom_imports = dict(imports=['rkan_mmdet'], allow_failed_imports=False)
+# mmengine's CheckpointHook (interval, max_keep_ckpts ... unchanged) in the
+# order no kill can break: save, then point last_checkpoint at it, then delete.
+default_hooks = dict(checkpoint=dict(type='KillSafeCheckpointHook'))
 
 # Backbone start: each model config sets
 #   imagenet_checkpoint = 'work_dirs/<configs/imagenet twin>/epoch_100.pth'

@@ -27,6 +27,9 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['rkan_mmdet'], allow_failed_imports=False)
+# mmengine's CheckpointHook (interval, max_keep_ckpts ... unchanged) in the
+# order no kill can break: save, then point last_checkpoint at it, then delete.
+default_hooks = dict(checkpoint=dict(type='KillSafeCheckpointHook'))
 
 # ---------------------------------------------------------------- model
 model = dict(

@@ -33,17 +33,17 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import List, NoReturn
+from typing import List, NoReturn, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.config.utils import ConfigParsingError
 from mmengine.registry import OPTIMIZERS, RUNNERS
 from mmengine.runner import Runner
 
-from rkan_mmdet.engine import prepare_cpu_distributed
 from rkan_mmdet.checkpoint_safety import CheckpointError
 from rkan_mmdet.data_checks.coco_annotations import exit_if_annotations_bad
 from rkan_mmdet.data_checks.dataset_paths import exit_if_data_missing
+from rkan_mmdet.engine import prepare_cpu_distributed
 
 from .config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
 
@@ -65,9 +65,11 @@ def add_common_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parse, exporting LOCAL_RANK for launchers that pass it as a flag."""
-    args = parser.parse_args()
+def parse(parser: argparse.ArgumentParser,
+          argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse ``argv`` (default: the command line), exporting LOCAL_RANK for
+    launchers that pass it as a flag."""
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

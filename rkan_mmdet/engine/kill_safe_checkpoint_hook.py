@@ -27,9 +27,11 @@ leaves one outdated checkpoint more than ``max_keep_ckpts`` on disk, which
 nothing refers to any more. Temporary files of interrupted saves are deleted
 in ``before_train``.
 
-Importing this module registers the class as ``CheckpointHook`` in MMEngine's
-root hook registry, so every config's ``default_hooks.checkpoint`` (and the
-mmdet/mmpretrain scopes, which fall back to the root) builds it unchanged.
+The class is registered under its own name, ``KillSafeCheckpointHook``, in
+MMEngine's root hook registry (the mmdet/mmpretrain scopes fall back to it);
+mmengine's ``CheckpointHook`` stays what it is. This project's base configs
+name it in ``default_hooks.checkpoint``, and ``tools/train.py`` puts it in
+place of a plain ``CheckpointHook`` (:func:`use_kill_safe_checkpoint_hook`).
 """
 from __future__ import annotations
 
@@ -137,5 +139,21 @@ class KillSafeCheckpointHook(CheckpointHook):
             super()._save_best_checkpoint(runner, metrics)
 
 
-# Every config names ``type='CheckpointHook'``: build this one instead.
-HOOKS.register_module(name='CheckpointHook', module=KillSafeCheckpointHook, force=True)
+#: What ``Runner`` builds when a config has no ``default_hooks.checkpoint``.
+RUNNER_DEFAULT = dict(type='CheckpointHook', interval=1)
+_PLAIN_NAMES = ('CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook)
+
+
+def use_kill_safe_checkpoint_hook(cfg) -> None:
+    """Make the checkpoint hook of config ``cfg`` (a ``Config``) the kill-safe
+    one, in place: a plain (mmengine) ``CheckpointHook`` or an absent entry,
+    which the Runner would fill with one, becomes ``KillSafeCheckpointHook``
+    with the same arguments; ``None`` (no checkpoints) and any other hook type
+    are left alone."""
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = {}
+    if 'checkpoint' not in cfg.default_hooks:
+        cfg.default_hooks.checkpoint = dict(RUNNER_DEFAULT)
+    hook = cfg.default_hooks.checkpoint
+    if isinstance(hook, dict) and hook.get('type') in _PLAIN_NAMES:
+        hook['type'] = 'KillSafeCheckpointHook'

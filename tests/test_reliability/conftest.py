@@ -8,13 +8,12 @@ The demo config is never edited: :func:`shrink` reads it to find the
 while the demo is recalibrated.
 """
 import functools
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
@@ -180,29 +179,20 @@ def reference_losses(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory
     return logged_losses(work_dir)
 
 
-def load_tool(name: str) -> ModuleType:
-    """``tools/<name>.py`` as a fresh module."""
-    spec = importlib.util.spec_from_file_location(f'rkan_reliability_{name}',
-                                                  ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def tool_main(tool: str, argv: Sequence[str], capsys: pytest.CaptureFixture,
               monkeypatch: pytest.MonkeyPatch) -> Tuple[object, str, str]:
-    """(exit code, stderr, stdout) of ``tools/<tool>.py``'s ``main()`` on
-    ``argv``, run in this process, without the Runner's logging of its
-    environment (compiler versions ...); torch's global switches that a Runner
-    sets (deterministic algorithms, threads) are put back afterwards."""
-    module = load_tool(tool)
-    monkeypatch.setattr(sys, 'argv', [f'{tool}.py', *argv])
+    """(exit code, stderr, stdout) of ``tools/<tool>.py`` on ``argv``: the
+    ``main()`` of ``rkan_mmdet.cli.<tool>`` that it runs, here in this process,
+    without the Runner's logging of its environment (compiler versions ...);
+    torch's global switches that a Runner sets (deterministic algorithms,
+    threads) are put back afterwards."""
+    module = importlib.import_module(f'rkan_mmdet.cli.{tool}')
     monkeypatch.setattr(Runner, '_log_env', lambda self, env_cfg: None)  # seconds of subprocesses
     deterministic, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
     capsys.readouterr()
     try:
         with pytest.raises(SystemExit) as exit_info:
-            module.main()
+            module.main(list(argv))
     finally:
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)

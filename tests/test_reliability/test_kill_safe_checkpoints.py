@@ -22,7 +22,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-import rkan_mmdet  # noqa: F401  (safe loading, kill-safe CheckpointHook)
+import rkan_mmdet  # noqa: F401  (safe loading, KillSafeCheckpointHook)
 from rkan_mmdet.engine import KillSafeCheckpointHook
 
 from .conftest import PYTHON, run, train_command
@@ -117,8 +117,9 @@ def test_every_deletion_comes_after_the_next_checkpoint_is_named(
         train_cfg=dict(by_epoch=False, max_iters=5, val_interval=1), val_cfg=dict(),
         val_evaluator=Evaluator([RisingMetric()]),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1,
-                                           max_keep_ckpts=max_keep_ckpts, save_best='acc')),
+        default_hooks=dict(checkpoint=dict(type='KillSafeCheckpointHook', by_epoch=False,
+                                           interval=1, max_keep_ckpts=max_keep_ckpts,
+                                           save_best='acc')),
         default_scope='mmengine')
     assert any(isinstance(hook, KillSafeCheckpointHook) for hook in runner.hooks)
     runner.train()

@@ -17,7 +17,11 @@ import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
+from rkan_mmdet.cli import test as test_cli
+from rkan_mmdet.cli import train as train_cli
 from rkan_mmdet.data_checks.dataset_paths import missing_data_message
+from rkan_mmdet.demo import coco_data
+from rkan_mmdet.demo import run as demo
 from rkan_mmdet.models import KANConv2d
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,14 +29,10 @@ DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
 COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
 
 
-def load_tool(relpath: str) -> ModuleType:
-    """Import ``tools/<relpath>`` under a unique name (``tools/`` is no package
-    on ``sys.path``)."""
-    return load_tool_file(relpath, 'rkan_tool_' + relpath.replace('/', '_')[:-3])
-
-
-def load_tool_file(relpath: str, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / relpath)
+def analysis_tool(name: str) -> ModuleType:
+    """``tools/analysis/<name>.py`` under a unique name (``tools/`` is no package)."""
+    spec = importlib.util.spec_from_file_location(f'rkan_tool_{name}',
+                                                  ROOT / 'tools' / 'analysis' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -68,7 +68,7 @@ def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
     again = tmp_path / 'again'
-    load_tool('demo/make_coco_demo.py').make_dataset(str(again), 4, 2, 128, 0)
+    coco_data.make_dataset(str(again), 4, 2, 128, 0)
     for split in ('train', 'val'):
         name = f'annotations/instances_{split}2017.json'
         assert (again / name).read_text() == (tiny_coco / name).read_text()
@@ -77,9 +77,8 @@ def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
 def test_each_class_is_drawn_from_its_hue_family(tiny_coco: Path) -> None:
     """Default data: the median hue of a shape's visible pixels lies in its
     class's family (CLASS_HUES +- HUE_JITTER, plus JPEG and shading slack)."""
-    gen = load_tool('demo/make_coco_demo.py')
     coco = json.loads((tiny_coco / 'annotations/instances_train2017.json').read_text())
-    assert coco['info']['version'] == gen.VERSION and coco['info']['class_colours']
+    assert coco['info']['version'] == coco_data.VERSION and coco['info']['class_colours']
     names = {img['id']: img['file_name'] for img in coco['images']}
     checked = 0
     for ann in coco['annotations']:
@@ -89,22 +88,21 @@ def test_each_class_is_drawn_from_its_hue_family(tiny_coco: Path) -> None:
         if inside.sum() < 30:
             continue
         hue = float(np.median(cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[..., 0][inside]))
-        centre = gen.CLASS_HUES[ann['category_id'] - 1]
+        centre = coco_data.CLASS_HUES[ann['category_id'] - 1]
         distance = min(abs(hue - centre), 180 - abs(hue - centre))  # hue is circular
-        assert distance <= gen.HUE_JITTER + 4, (ann['id'], hue, centre)
+        assert distance <= coco_data.HUE_JITTER + 4, (ann['id'], hue, centre)
         checked += 1
     assert checked >= 5
 
 
 def test_demo_regenerates_data_of_another_generator_version(tmp_path: Path) -> None:
-    demo = load_tool('demo/run_demo.py')
     assert demo.data_version(tmp_path) is None
     (tmp_path / 'annotations').mkdir()
     (tmp_path / 'annotations/instances_val2017.json').write_text('{"images": []}')
     assert demo.data_version(tmp_path) is None  # data of generator version 1 had no info
     (tmp_path / 'annotations/instances_val2017.json').write_text('{"info": {"version": 2}}')
     assert demo.data_version(tmp_path) == 2 == demo.generator_version()
-    assert demo.generator_version() == load_tool('demo/make_coco_demo.py').VERSION
+    assert demo.generator_version() == coco_data.VERSION
 
 
 @pytest.fixture(scope='module')
@@ -126,7 +124,7 @@ def test_train_then_test_reports_coco_ap(tiny_coco: Path, tiny_trained: Path,
                   '--work-dir', str(work_dir), '--show-dir', str(show_dir),
                   '--cfg-options', *shrink(tiny_coco)])
     assert tested.returncode == 0, tested.stderr[-3000:]
-    metrics = load_tool('demo/run_demo.py').read_test_metrics(work_dir)
+    metrics = demo.read_test_metrics(work_dir)
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
         assert isinstance(metrics[key], float) and 0.0 <= metrics[key] <= 1.0, key
     assert len(list(show_dir.glob('*.jpg'))) == 2  # one drawing per val image
@@ -139,7 +137,6 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     one KAN-function plot per KANConv2d, and the loss curves of the training run.
     The work dir is given relative (test.py would put a relative --show-dir
     under <work-dir>/<timestamp>/)."""
-    demo = load_tool('demo/run_demo.py')
     checkpoint = tiny_trained / 'epoch_1.pth'
     monkeypatch.chdir(tiny_trained.parent)
     pictures = demo.write_pictures(checkpoint, Path(tiny_trained.name), tiny_coco / 'val2017',
@@ -153,7 +150,7 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     assert sorted(p.name for p in (out / 'test_runs').glob('predictions.*.json')) == [
         'predictions.bbox.json', 'predictions.segm.json']
 
-    kan_tool = load_tool('analysis/plot_kan_functions.py')
+    kan_tool = analysis_tool('plot_kan_functions')
     model = kan_tool.build_model(Config.fromfile(str(DEMO)))
     names = [name for name, m in model.named_modules() if isinstance(m, KANConv2d)]
     assert len(names) == 2  # RKAN on stage 4: the stride-2 and the last-stage KAN conv
@@ -194,12 +191,11 @@ def test_missing_demo_data_names_the_generator(tmp_path: Path) -> None:
 
 
 def test_train_switches() -> None:
-    train = load_tool('train.py')
 
     def cfg(**kwargs) -> Config:
         args = dict(config=str(COCO_CONFIG), work_dir=None, resume=None, amp=False,
                     auto_scale_lr=False, cfg_options=None, launcher='none')
-        return train.build_cfg(Namespace(**{**args, **kwargs}))
+        return train_cli.build_cfg(Namespace(**{**args, **kwargs}))
 
     plain = cfg()
     assert plain.work_dir == 'work_dirs/mask_rcnn_rkanet50_1x_coco'
@@ -213,15 +209,14 @@ def test_train_switches() -> None:
 
 
 def test_show_dir_drives_detection_and_classification_hooks() -> None:
-    test = load_tool('test.py')
     det = Config(dict(default_hooks=dict(
         visualization=dict(type='DetVisualizationHook', draw=False))))
-    test.enable_drawing(det, 'out')
+    test_cli.enable_drawing(det, 'out')
     assert det.default_hooks.visualization == dict(
         type='DetVisualizationHook', draw=True, test_out_dir='out')
     cls = Config(dict(default_hooks=dict(
         visualization=dict(type='VisualizationHook', enable=False))))
-    test.enable_drawing(cls, 'out')
+    test_cli.enable_drawing(cls, 'out')
     assert cls.default_hooks.visualization == dict(
         type='VisualizationHook', enable=True, out_dir='out')
 
@@ -231,7 +226,7 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
     """tools/analysis/profile_train_step.py on the demo: one profiled iteration,
     each top-level part's forward share and the backward + optimizer rest add
     up to 100 %, and the operator table names the demo's threaded RoIAlign."""
-    tool = load_tool('analysis/profile_train_step.py')
+    tool = analysis_tool('profile_train_step')
     tool.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
                '--cfg-options', *shrink(tiny_coco)])
     out = capsys.readouterr().out
@@ -245,7 +240,7 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
 
 def test_profile_labels_only_the_outermost_call() -> None:
     """A head whose loss() calls its own forward is one range, not two."""
-    tool = load_tool('analysis/profile_train_step.py')
+    tool = analysis_tool('profile_train_step')
 
     class Head(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -59,7 +59,7 @@ def make_runner(work_dir: Path, name: str, max_iters: int,
     """A Runner of the toy run, checkpoints every 2 iterations."""
     return Runner(
         **toy_run(work_dir, name, max_iters),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+        default_hooks=dict(checkpoint=dict(type='KillSafeCheckpointHook',
                                            interval=2,
                                            by_epoch=False),
                            logger=dict(type='LoggerHook', interval=1)),
