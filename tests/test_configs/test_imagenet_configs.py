@@ -13,7 +13,8 @@ from mmengine.registry import init_default_scope
 import rkan_mmdet  # noqa: F401  (registers RKANResNet / RKANSENet)
 from mmpretrain.registry import MODELS, TRANSFORMS
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 IMAGENET_CONFIGS = sorted((ROOT / 'configs' / 'imagenet').glob('*.py'))
 DEMO_CONFIG = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
 ALL_CONFIGS = IMAGENET_CONFIGS + [DEMO_CONFIG]
@@ -75,6 +76,7 @@ def test_config_set_is_complete() -> None:
     assert {p.stem for p in IMAGENET_CONFIGS} == set(EXPECTED_BACKBONES)
 
 
+@pytest.mark.slow  # a full-size classifier per config
 @pytest.mark.parametrize('path', ALL_CONFIGS, ids=lambda p: p.stem)
 def test_config_builds(path: Path) -> None:
     cfg = load(path)

@@ -21,7 +21,8 @@ from rkan_mmdet.cli import test as test_cli
 from rkan_mmdet.cli import train as train_cli
 from rkan_mmdet.demo.coco_data import make_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 CLASSES = ('circle', 'square', 'triangle', 'star')
 
 # The generic form around the base config's own backbone: no download for the inner one.
@@ -125,6 +126,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.mark.slow  # trains and tests a detector per config
 @pytest.mark.parametrize('base,backbone,masks', CONFIGS.values(), ids=list(CONFIGS))
 def test_mmdet_config_with_rkan_trains_and_tests(base: str, backbone: str, masks: bool,
                                                  tiny_data: Path, tmp_path: Path,

@@ -74,7 +74,8 @@ def block_norm_cfg(norm_cfg: Optional[dict]) -> dict:
     (B, C, H, W) maps over C."""
     cfg = dict(norm_cfg or dict(type='BN'))
     cfg['requires_grad'] = True
-    if type(build_norm_layer(cfg, 8)[1]) is nn.LayerNorm:
+    probe = 8 * int(cfg.get('num_groups', 1))  # GN needs channels divisible by its groups
+    if type(build_norm_layer(cfg, probe)[1]) is nn.LayerNorm:
         cfg = dict(type='BN', requires_grad=True)
     return cfg
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from numbers import Integral
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..layers.kan_bases import KAN_TYPES
+from ..layers.kan_bases import check_kan_type
 from ..layers.rkan_block import MECHANISMS
 
 IntOrSeq = Union[int, Sequence[int]]
@@ -91,9 +91,7 @@ class RKANOptions:
             _positive_int('reduce_factor', reduce_factor)
         if inv_factor is not None:
             _positive_int('inv_factor', inv_factor)
-        if kan_type not in KAN_TYPES:
-            raise ValueError(f'unknown kan_type {kan_type!r}; expected one of '
-                             f'{", ".join(KAN_TYPES)}')
+        check_kan_type(kan_type)
         orders = [_positive_int('kan_orders', v)
                   for v in _sequence('kan_orders', kan_orders, 'KAN conv', 2)]
         grids = [_positive_int('kan_grids', v)
