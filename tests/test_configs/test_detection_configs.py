@@ -30,8 +30,9 @@ EXPECTED_BACKBONES = {
     'mask_rcnn_rkanet50_1x_coco': dict(type='RKANResNet', depth=50),
     'mask_rcnn_rkanet101_1x_coco': dict(type='RKANResNet', depth=101),
     'mask_rcnn_rkanet50_2xl_1x_coco': dict(type='RKANResNet', depth=50, inv_factor=2),
-    'mask_rcnn_senet50_1x_coco': dict(type='mmpretrain.SEResNet', depth=50),
-    'mask_rcnn_rkan_senet50_1x_coco': dict(type='RKANSENet', depth=50),
+    'mask_rcnn_senet50_1x_coco': dict(type='PlainSEResNet', depth=50, se_bias=False),
+    'mask_rcnn_rkan_senet50_1x_coco': dict(type='RKANSENet', depth=50, se_bias=False),
+    'mask_rcnn_rkan_regnety_3.2gf_1x_coco': dict(type='RKANRegNet', arch='regnety_3.2gf'),
 }
 
 
@@ -63,6 +64,7 @@ def without_backbone(cfg: Config) -> Dict:
     """The config as a dict minus ``model.backbone`` and its checkpoint variable."""
     data = copy.deepcopy(cfg.to_dict())
     data['model'].pop('backbone')
+    data['model']['neck'].pop('in_channels')  # the backbone's widths (checked on the built model)
     data.pop('imagenet_checkpoint', None)
     return data
 
@@ -80,7 +82,8 @@ def test_model_and_pipelines_build(path: Path) -> None:
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     assert model.roi_head.with_mask
-    assert len(model.backbone(torch.zeros(1, 3, 64, 64))) == 4
+    feats = model.backbone(torch.zeros(1, 3, 64, 64))
+    assert [f.shape[1] for f in feats] == list(cfg.model.neck.in_channels)
     loaders = ['train_dataloader', 'test_dataloader']
     if cfg.get('val_cfg') is not None:  # the CPU demo trains without validation
         loaders.append('val_dataloader')

@@ -22,7 +22,7 @@ RKAN_STAGE4_PARAMS = 1_578_083  # docs/spec.md §3, ResNet-50 defaults
 # config: (backbone type, depth or arch, inv_factor)
 EXPECTED_BACKBONES = {
     'resnet50_8xb32_in1k': ('mmpretrain.ResNet', 50, None),
-    'seresnet50_8xb32_in1k': ('mmpretrain.SEResNet', 50, None),
+    'seresnet50_8xb32_in1k': ('PlainSEResNet', 50, None),
     'rkanet50_8xb32_in1k': ('RKANResNet', 50, None),
     'rkanet101_8xb32_in1k': ('RKANResNet', 101, None),
     'rkanet50-2xl_8xb32_in1k': ('RKANResNet', 50, 2),
@@ -31,8 +31,14 @@ EXPECTED_BACKBONES = {
     'rkan-senet50_8xb32_in1k': ('RKANSENet', 50, None),
     'ela-l50_8xb32_in1k': ('mmdet.ResNet', 50, None),
     'rkan-ela-l50_8xb32_in1k': ('RKANResNet', 50, None),
-    'densenet169_8xb32_in1k': ('mmpretrain.DenseNet', '169', None),
+    'densenet169_8xb32_in1k': ('PlainDenseNet', '169', None),
     'rkan-densenet169_8xb32_in1k': ('RKANDenseNet', '169', None),
+    'regnety-3.2gf_8xb32_in1k': ('RegNetY', 'regnety_3.2gf', None),
+    'rkan-regnety-3.2gf_8xb32_in1k': ('RKANRegNet', 'regnety_3.2gf', None),
+    'regnety-8gf_8xb32_in1k': ('RegNetY', 'regnety_8gf', None),
+    'rkan-regnety-8gf_8xb32_in1k': ('RKANRegNet', 'regnety_8gf', None),
+    'pyramidnet50_8xb32_in1k': ('PyramidNet', 50, None),
+    'rkan-pyramidnet50_8xb32_in1k': ('RKANPyramidNet', 50, None),
 }
 
 
@@ -170,6 +176,25 @@ def test_paper_parameter_counts() -> None:
     assert num_params('rkanet50-6xl_8xb32_in1k') - num_params('resnet50_8xb32_in1k') \
         == 18_890_851
     assert round(num_params('densenet169_8xb32_in1k') / 1e6, 2) == 14.15
+    # the paper's bias-free SE (docs/families.md §4)
+    assert round(num_params('seresnet50_8xb32_in1k') / 1e6, 2) == 28.07
+    assert round(num_params('rkan-senet50_8xb32_in1k') / 1e6, 2) == 29.65
+    # torchvision's regnet_y_3_2gf / regnet_y_8gf with their 1000-class fc
+    assert num_params('regnety-3.2gf_8xb32_in1k') == 19_436_338
+    assert num_params('regnety-8gf_8xb32_in1k') == 39_381_472
+    assert num_params('pyramidnet50_8xb32_in1k') == 9_759_140
+
+
+def test_paper_heads() -> None:
+    """The paper-fidelity DenseNet has no final ReLU; the SENet configs have no SE biases."""
+    for name in ('densenet169_8xb32_in1k', 'rkan-densenet169_8xb32_in1k'):
+        backbone = build_classifier(load(ROOT / 'configs' / 'imagenet' / f'{name}.py')).backbone
+        assert type(backbone.transitions[-1][1]) is torch.nn.Identity, name
+    for name in ('seresnet50_8xb32_in1k', 'rkan-senet50_8xb32_in1k'):
+        backbone = build_classifier(load(ROOT / 'configs' / 'imagenet' / f'{name}.py')).backbone
+        se_convs = [m for n, m in backbone.named_modules()
+                    if n.endswith(('se_layer.conv1.conv', 'se_layer.conv2.conv'))]
+        assert len(se_convs) == 2 * 16 and all(c.bias is None for c in se_convs), name
 
 
 def test_rkan_adds_exactly_the_block() -> None:
@@ -181,6 +206,11 @@ def test_rkan_adds_exactly_the_block() -> None:
     # DenseNet-169's last stage: 640 -> 320 -> 1664 (docs/families.md §3)
     assert num_params('rkan-densenet169_8xb32_in1k') - num_params('densenet169_8xb32_in1k') \
         == 640 * 320 + 320 * 1664 + 2 * (320 + 1664) + 99
+    # RegNetY-3.2GF / 8GF last stages 576 -> 1512 and 896 -> 2016; PyramidNet-50 904 -> 1056
+    for name, c_in, c_out in (('regnety-3.2gf', 576, 1512), ('regnety-8gf', 896, 2016),
+                              ('pyramidnet50', 904, 1056)):
+        assert num_params(f'rkan-{name}_8xb32_in1k') - num_params(f'{name}_8xb32_in1k') \
+            == c_in * c_in // 2 + c_in // 2 * c_out + 2 * (c_in // 2 + c_out) + 99, name
 
 
 def test_demo_config_shrinks_only_sizes() -> None:

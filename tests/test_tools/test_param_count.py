@@ -51,7 +51,7 @@ def test_benchmark_prints_both_counts_labelled(tmp_path: Path,
 
 @pytest.mark.parametrize('argv,message', [
     (['senet50', '--params-only', '--plugin', 'ELA'],
-     "error: --plugin ELA: the backbone of senet50 (mmpretrain.SEResNet) takes no mmdet "
+     "error: --plugin ELA: the backbone of senet50 (PlainSEResNet) takes no mmdet "
      "'plugins' argument"),
     (['resnet5', '--params-only'],
      "error: unknown model 'resnet5': not a preset (resnet50, rkanet50, rkanet50_2xl, "

@@ -1,7 +1,9 @@
 """The paper's backbone families with RKAN, registered in MMEngine's root ``MODELS``.
 
-Each class is its parent (mmdet's or mmpretrain's, every argument with its
-meaning and default) plus the RKAN arguments of :class:`~.rkan_mixin.RKANMixin`
+Each class is its parent (mmdet's or mmpretrain's, or this package's plain
+twin of one: :class:`~.regnet.RegNetY`, :class:`~.densenet.PlainDenseNet`,
+:class:`~.senet.PlainSEResNet`, :class:`~.pyramidnet.PyramidNet`; every
+argument with its meaning and default) plus the RKAN arguments of :class:`~.rkan_mixin.RKANMixin`
 with the paper's defaults: RKAN on the last stage, reduce factor 2, Chebyshev
 KAN of degrees 3 and 2, addition. Where each attaches: docs/families.md §2-§3.
 
@@ -9,16 +11,18 @@ Example:
     >>> backbone = dict(type='RKANResNet', depth=50)                # RKANet-50
     >>> backbone = dict(type='RKANResNet', depth=50, inv_factor=2)   # RKANet-50-2xL
     >>> backbone = dict(type='RKANRegNet', arch='regnetx_3.2gf')     # RKAN-RegNetX-3.2GF
-    >>> backbone = dict(type='RKANDenseNet', arch='169')             # RKAN-DenseNet-169
+    >>> backbone = dict(type='RKANRegNet', arch='regnety_3.2gf')     # RKAN-RegNetY-3.2GF
+    >>> backbone = dict(type='RKANDenseNet', arch='169', final_relu=False)  # the paper's
+    >>> backbone = dict(type='RKANPyramidNet', depth=50)             # alpha 200
 """
-from mmdet.models.backbones import (Res2Net, ResNeSt, ResNet, ResNetV1d, ResNeXt,
-                                    RegNet)
+from mmdet.models.backbones import Res2Net, ResNeSt, ResNet, ResNetV1d, ResNeXt
 from mmengine.registry import MODELS
-from mmpretrain.models.backbones import DenseNet, SEResNet, SEResNeXt
-from mmpretrain.models.utils import SELayer
-from torch import nn
 
+from .densenet import PlainDenseNet
+from .pyramidnet import PyramidNet
+from .regnet import RegNetY
 from .rkan_mixin import RKANMixin
+from .senet import PlainSEResNet, PlainSEResNeXt
 
 
 @MODELS.register_module()
@@ -49,34 +53,40 @@ class RKANResNeSt(RKANMixin, ResNeSt):
 
 
 @MODELS.register_module()
-class RKANRegNet(RKANMixin, RegNet):
-    """mmdet :class:`~mmdet.models.backbones.RegNet` + RKAN. Stage widths come
-    from the arch (RegNetX-3.2GF: 96, 192, 432, 1008), so its last block is
-    432 -> 216 -> 1008, with the KAN stride of its stride-2 last stage."""
+class RKANRegNet(RKANMixin, RegNetY):
+    """mmdet's RegNet with the RegNetY archs (:class:`~.regnet.RegNetY`) + RKAN.
 
-
-@MODELS.register_module()
-class RKANDenseNet(RKANMixin, DenseNet):
-    """mmpretrain :class:`~mmpretrain.models.backbones.DenseNet` + RKAN.
-
-    Stage ``i`` (key ``stage{i}``) runs from the dense block's input to the
-    output of its transition (BN-ReLU-1x1-AvgPool, stride 2, half the width);
-    on the last stage, to the final BN, before its ReLU, as the reference code
-    adds it. DenseNet-169: last block 640 -> 320 -> 1664, stride 1.
+    Stage widths come from the arch (RegNetX-3.2GF: 96, 192, 432, 1008;
+    RegNetY-3.2GF: 72, 216, 576, 1512), so the last block is 432 -> 216 -> 1008
+    (576 -> 288 -> 1512), with the KAN stride of the stride-2 last stage.
     """
 
 
-def drop_se_bias(backbone: nn.Module) -> None:
-    """Remove the biases of every SE layer's 1x1 convs (the paper's SE)."""
-    for module in backbone.modules():
-        if isinstance(module, SELayer):
-            for conv_module in (module.conv1, module.conv2):
-                conv_module.conv.bias = None
-                conv_module.with_bias = False
+@MODELS.register_module()
+class RKANDenseNet(RKANMixin, PlainDenseNet):
+    """mmpretrain's DenseNet with the head choice of :class:`~.densenet.PlainDenseNet` + RKAN.
+
+    Stage ``i`` (key ``stage{i}``) runs from the dense block's input to the
+    output of its transition (BN-ReLU-1x1-AvgPool, stride 2, half the width);
+    on the last stage, to the final BN, before its activation, as the reference
+    code adds it. DenseNet-169: last block 640 -> 320 -> 1664, stride 1.
+
+    ``final_relu`` (default True, mmpretrain's function, so mmpretrain's and
+    torchvision's DenseNet weights keep theirs): the features are
+    ``relu(norm5(y) + r)``. ``final_relu=False`` is the paper's head,
+    ``norm5(y) + r`` with no ReLU, as in ``configs/imagenet/rkan-densenet169_*``.
+    """
 
 
 @MODELS.register_module()
-class RKANSENet(RKANMixin, SEResNet):
+class RKANPyramidNet(RKANMixin, PyramidNet):
+    """:class:`~.pyramidnet.PyramidNet` + RKAN. The last stage's ``y`` is the
+    output of ``layer4``, before the final BN + ReLU, as the reference adds it.
+    PyramidNet-50 (alpha 200): last block 904 -> 452 -> 1056, stride 2."""
+
+
+@MODELS.register_module()
+class RKANSENet(RKANMixin, PlainSEResNet):
     """mmpretrain :class:`~mmpretrain.models.backbones.SEResNet` + RKAN (RKAN-SENet).
 
     The SE layer (``se_ratio=16``) sits after the last norm of each residual
@@ -85,21 +95,13 @@ class RKANSENet(RKANMixin, SEResNet):
 
     Args:
         se_bias: False builds the paper's bias-free SE 1x1 convs (keys
-            ``se_layer.conv{1,2}.conv.bias`` then do not exist).
+            ``se_layer.conv{1,2}.conv.bias`` then do not exist), as
+            :class:`~.senet.PlainSEResNet`; RKAN-SENet-50 29,650,059 parameters
+            with a 1000-class head (the paper's 29.65M).
     """
-
-    def __init__(self, *args, se_bias: bool = True, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not se_bias:
-            drop_se_bias(self)
 
 
 @MODELS.register_module()
-class RKANSEResNeXt(RKANMixin, SEResNeXt):
+class RKANSEResNeXt(RKANMixin, PlainSEResNeXt):
     """mmpretrain :class:`~mmpretrain.models.backbones.SEResNeXt` + RKAN;
     ``se_bias`` as in :class:`RKANSENet`."""
-
-    def __init__(self, *args, se_bias: bool = True, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not se_bias:
-            drop_se_bias(self)
