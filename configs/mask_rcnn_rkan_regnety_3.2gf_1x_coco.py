@@ -4,7 +4,8 @@ The FPN takes RegNetY-3.2GF's stage widths 72, 216, 576, 1512.
 """
 _base_ = './_base_/coco_mask_rcnn_1x.py'
 
-# ImageNet-1k start: what tools/train.py configs/imagenet/rkan-regnety-3.2gf_8xb32_in1k.py saves last.
+# ImageNet-1k start: what tools/train.py saves last for
+# configs/imagenet/rkan-regnety-3.2gf_8xb32_in1k.py.
 # Plain RegNetY-3.2GF start (RKAN block random): the checkpoint of
 # configs/imagenet/regnety-3.2gf_8xb32_in1k.py, or torchvision's weights with
 # their keys renamed by rkan_mmdet.models.backbones.torchvision_regnet_keys.

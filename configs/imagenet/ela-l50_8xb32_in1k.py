@@ -1,7 +1,7 @@
 """ELA-L-50 baseline: RKAN-ELA-L-50 without RKAN (mmdet's ResNet-50 + ELA-L), same recipe.
 
 26.43M parameters; 26.40M by the paper's profiler count, which skips ELA's
-GroupNorms (tools/analysis/param_count.py).
+GroupNorms (rkan_mmdet/analysis/param_count.py).
 """
 _base_ = ['./rkan-ela-l50_8xb32_in1k.py']
 model = dict(

@@ -33,24 +33,17 @@ its own arguments, which keep their type and traceback.
 """
 from __future__ import annotations
 
-import io
 import json
-import os
 import os.path as osp
 import pickle
-import pickletools
-import re
 import zipfile
-from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
-from typing import IO, Any, Iterable, Optional, Union
+from typing import Iterable, Optional
 
-import torch
 
 from .checkpoint_errors import (CheckpointError, CheckpointNotFoundError,
                                 UnsafeCheckpointError, one_line)
+from .pickle_scan import Content, forbidden_among, named_in, scan_pickle
 
-#: Bytes read to recognise a file (tar's ``ustar`` mark sits at 257).
-HEAD_BYTES = 4096
 #: Text files up to this size are parsed to tell JSON from other text.
 _JSON_LIMIT = 16 << 20
 #: ``pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)``: the start
@@ -63,47 +56,8 @@ _ZIP_END = b'PK\x05\x06'
 _ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError,
                EOFError, ValueError, OSError)
 _PICKLE_HEADS = tuple(b'\x80' + bytes([p]) for p in (2, 3, 4, 5))
-_NAMED_GLOBAL_PATTERNS = (
-    r'GLOBAL (\S+) was not an allowed global',
-    r'unsupported GLOBAL (\S+) whose module',
-    r'forbidden global (\S+)',
-)
 ALLOWLIST_HINT = ('only tensors and rkan_mmdet.checkpoint_safety.'
                   'MMENGINE_CHECKPOINT_GLOBALS are allowed.')
-
-
-class Content:
-    """The bytes of a checkpoint: a file ``path`` or an in-memory ``data``."""
-
-    def __init__(self,
-                 path: Optional[str] = None,
-                 data: Optional[bytes] = None) -> None:
-        self.path, self.data = path, data
-        self.size = len(data) if data is not None else osp.getsize(path)
-
-    def open(self) -> IO[bytes]:
-        if self.data is not None:
-            return io.BytesIO(self.data)
-        return open(self.path, 'rb')
-
-    def head(self, n: int = HEAD_BYTES) -> bytes:
-        with self.open() as f:
-            return f.read(n)
-
-    def tail(self, n: int) -> bytes:
-        with self.open() as f:
-            f.seek(max(0, self.size - n))
-            return f.read()
-
-
-def content_of(f: Union[str, os.PathLike, IO[bytes]],
-               start: int = 0) -> Content:
-    """The :class:`Content` of a path, or of a seekable buffer from
-    ``start`` on."""
-    if isinstance(f, (str, os.PathLike)):
-        return Content(path=os.fspath(f))
-    f.seek(start)
-    return Content(data=f.read())
 
 
 def bad(source: str, problem: str,
@@ -131,85 +85,6 @@ def missing_or_not_a_file(path: str,
     return None
 
 
-def allowed_globals() -> set[str]:
-    """``module.name`` of every global torch's weights-only unpickler takes
-    (its defaults and those added with ``add_safe_globals``)."""
-    wo = torch._weights_only_unpickler
-    return {*wo._get_allowed_globals(), *wo._get_user_allowed_globals()}
-
-
-class _Capped:
-    """A binary stream that never reads past ``limit`` bytes from here, so a
-    forged length prefix (``BINUNICODE8`` of 2**62 bytes) cannot make
-    ``read`` allocate it."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self.stream, self.left = stream, limit
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.stream.read(self.left if n < 0 else min(n, self.left))
-        self.left -= len(data)
-        return data
-
-    def readline(self) -> bytes:
-        data = self.stream.readline(self.left)
-        self.left -= len(data)
-        return data
-
-
-def scan_pickle(stream: IO[bytes],
-                limit: int) -> tuple[list[str], Optional[str], int]:
-    """Tokenize one pickle of at most ``limit`` bytes from ``stream``,
-    without executing it.
-
-    Returns the ``module.name`` globals it imports (``GLOBAL``, ``INST``,
-    and the two strings before ``STACK_GLOBAL``, memoized ones included),
-    which a forged stream can hide from this scan but not from torch's
-    unpickler (it refuses ``STACK_GLOBAL``/``INST`` outright); ``None`` if it
-    ends with ``STOP``, else what stopped the scan; and its protocol.
-    """
-    found: list[str] = []
-    strings: list[Any] = []
-    memo: dict[int, Any] = {}
-    protocol = 0
-    try:
-        for op, arg, _ in pickletools.genops(_Capped(stream, limit)):
-            if op.name == 'PROTO':
-                protocol = arg
-            elif op.name in ('GLOBAL', 'INST'):
-                module, name = arg.split(' ', 1)
-                module, name = NAME_MAPPING.get(
-                    (module, name), (IMPORT_MAPPING.get(module, module), name))
-                found.append(f'{module}.{name}')
-            elif op.name == 'STACK_GLOBAL':
-                found.append('.'.join(map(str, strings[-2:])))
-            elif op.name == 'MEMOIZE':
-                memo[len(memo)] = strings[-1] if strings else None
-            elif op.name in ('BINPUT', 'LONG_BINPUT', 'PUT'):
-                memo[int(arg)] = strings[-1] if strings else None
-            elif op.name in ('BINGET', 'LONG_BINGET', 'GET'):
-                strings.append(memo.get(int(arg)))
-            elif isinstance(arg, str):
-                strings.append(arg)
-    except (ValueError, EOFError, UnicodeDecodeError) as err:
-        # genops reports a cut stream as "pickle exhausted before seeing STOP"
-        return list(dict.fromkeys(found)), one_line(err, 120), protocol
-    return list(dict.fromkeys(found)), None, protocol
-
-
-def _named_in(message: str) -> list[str]:
-    """The globals torch's refusal ``message`` names (it writes
-    ``builtins.exec`` as ``exec``)."""
-    named = [m for p in _NAMED_GLOBAL_PATTERNS for m in re.findall(p, message)]
-    return list(dict.fromkeys(n if '.' in n else f'builtins.{n}'
-                              for n in named))
-
-
-def _forbidden(names: Iterable[str]) -> list[str]:
-    allowed = allowed_globals()
-    return [n for n in dict.fromkeys(names) if n not in allowed]
-
-
 def _pickle_problem(source: str, err: BaseException, names: list[str],
                     stop: Optional[str]) -> Optional[CheckpointError]:
     """Refused if a forbidden global is named; truncated if the pickle does
@@ -217,8 +92,8 @@ def _pickle_problem(source: str, err: BaseException, names: list[str],
     text = str(err)
     # in a stream that breaks off, torch may name the half-read global at
     # the break: only whole globals the scan saw before it count
-    forbidden = _forbidden(names) if stop is not None else (
-        _named_in(text) or _forbidden(names))
+    forbidden = forbidden_among(names) if stop is not None else (
+        named_in(text) or forbidden_among(names))
     if forbidden:
         return refusal(source, forbidden)
     if stop is not None:
@@ -296,7 +171,7 @@ def _legacy_problem(content: Content, source: str,
             if stop is not None:
                 break
     if isinstance(err, EOFError) or 'EOF' in str(err):
-        if stop is None and not _named_in(str(err)) and not _forbidden(names):
+        if stop is None and not named_in(str(err)) and not forbidden_among(names):
             return bad(source, 'is truncated: its tensor data ends early')
     return _pickle_problem(source, err, names, stop)
 
@@ -349,8 +224,8 @@ def diagnose(content: Content, source: str,
     # protocol >= 2 starts with PROTO; a protocol 0/1 pickle is only taken
     # for one if it parses to its end (text starting with 'c' is a GLOBAL)
     if head.startswith(_PICKLE_HEADS) or stop is None:
-        forbidden = _forbidden(names) if stop is not None else (
-            _named_in(str(err)) or _forbidden(names))
+        forbidden = forbidden_among(names) if stop is not None else (
+            named_in(str(err)) or forbidden_among(names))
         if forbidden:
             return refusal(source, forbidden)
         if stop is not None:

@@ -6,12 +6,13 @@ holds and with one-line errors for checkpoints of another model.
 ``Runner.load_checkpoint`` (``load_from``, ``tools/test.py --checkpoint``)
     mmengine's steps, plus :func:`~.checkpoint_fit.check_fits`.
 ``Runner.resume`` / ``FlexibleRunner.resume``
-    mmengine's, but the checkpoint they read is first checked to be
-    resumable (``meta`` with ``epoch`` and ``iter``) and its
-    ``meta['config']`` (Python text mmengine would *execute* to read
-    ``gpu_ids``) is read as data by :func:`~.config_text.read_config_text`
-    and replaced by a one-line ``gpu_ids = [...]`` text, so that mmengine's
-    GPU-count check still works on exactly the value the checkpoint holds.
+    mmengine's, but the checkpoint they read is first checked by
+    :func:`~.resume_checks.check_resumable` (``meta`` counters and seed,
+    ``gpu_ids`` read as data from ``meta['config']``, which mmengine would
+    *execute*, against the world size, the message hub's layout; for
+    ``Runner`` also the weights' shapes), and ``Runner`` applies its
+    optimizer and scheduler states under :func:`~.resume_checks.applying`:
+    every malformed field is one line naming the file and the field.
 ``mmengine.runner.checkpoint.load_checkpoint`` (``init_detector``,
 mmpretrain's ``get_model`` and inferencers, ``Pretrained`` without prefix)
     mmengine's, plus :func:`~.checkpoint_fit.check_fits`; modules that
@@ -19,13 +20,10 @@ mmpretrain's ``get_model`` and inferencers, ``Pretrained`` without prefix)
 ``PretrainedInit`` (``init_cfg=dict(type='Pretrained', prefix=...)``)
     one line when no key has the prefix or none fits the module.
 ``BaseInferencer._init_model`` (``DetInferencer(model=None, weights=...)``)
-    the config stored in the checkpoint (``message_hub`` runtime info
-    ``cfg``, else ``meta['cfg']``) is read as data and must pass
-    :func:`~.config_text.check_buildable` (registered types only, no string
-    an ``eval`` could call), and its visualizer's ``vis_backends`` and
-    ``save_dir`` are dropped (a checkpoint does not choose where files are
-    written). Honest checkpoints saved by mmengine keep working without a
-    config; :func:`inferencer_init_model` also runs
+    the config stored in the checkpoint is read as data, rebuilt from what
+    inference needs and checked against the registries
+    (:mod:`.stored_config`). Honest checkpoints saved by mmengine keep
+    working without a config; :func:`inferencer_init_model` also runs
     :func:`~.checkpoint_fit.check_fits`.
 
 Loading itself is weights-only through every scheme, see
@@ -45,10 +43,11 @@ from mmengine.runner import Runner
 from mmengine.runner import checkpoint as mm_checkpoint
 from torch import nn
 
-from .checkpoint_errors import CheckpointError
+from .checkpoint_errors import MalformedFieldError
 from .checkpoint_fit import check_fits, state_dict_of
-from .config_text import check_buildable, read_config_text
+from .resume_checks import applying, check_resumable, shadowed
 from .rebind import rebind
+from .stored_config import checkpoint_config
 
 _MODULE_PREFIX = [(r'^module\.', '')]
 _mmengine_load_checkpoint = mm_checkpoint.load_checkpoint
@@ -76,13 +75,21 @@ def runner_load_checkpoint(self: Runner,
                            filename: str,
                            map_location: Union[str, Callable] = 'cpu',
                            strict: bool = False,
-                           revise_keys: list = [(r'^module.', '')]) -> dict:
+                           revise_keys: list = [(r'^module.', '')],
+                           check: Optional[Callable] = None) -> dict:
     """``Runner.load_checkpoint``: mmengine 0.10.7's steps (load, the
-    ``after_load_checkpoint`` hooks, load into the model) with
-    :func:`check_fits` before the weights are loaded."""
+    ``after_load_checkpoint`` hooks, load into the model) with ``check``
+    (of the loaded checkpoint) before the hooks and :func:`check_fits`
+    before the weights are loaded; a hook's
+    :class:`~.checkpoint_errors.MalformedFieldError` names ``filename``."""
     checkpoint = mm_checkpoint._load_checkpoint(filename,
                                                 map_location=map_location)
-    self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+    if check is not None:
+        check(checkpoint)
+    try:
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+    except MalformedFieldError as err:
+        raise err.in_file(filename) from None
     model = self.model.module if is_model_wrapper(self.model) else self.model
     check_fits(model, checkpoint, filename, revise_keys)
     checkpoint = mm_checkpoint._load_checkpoint_to_model(
@@ -92,74 +99,41 @@ def runner_load_checkpoint(self: Runner,
     return checkpoint
 
 
-def resumable(checkpoint: Any, filename: str) -> dict:
-    """Check that ``checkpoint`` can be resumed from and make its
-    ``meta['config']`` data: ``gpu_ids = [...]`` or ``gpu_ids = None``.
-
-    Raises:
-        CheckpointError: no ``meta`` dict with ``epoch`` and ``iter``, or no
-            ``message_hub``; or (unsafe) config text that is not data.
-    """
-    state_dict_of(checkpoint, filename)
-    meta = checkpoint.get('meta')
-    missing = [k for k in ('epoch', 'iter') if not isinstance(meta, dict)
-               or k not in meta] + [
-                   k for k in ('message_hub', ) if k not in checkpoint]
-    if missing:
-        raise CheckpointError(
-            f"checkpoint '{filename}' cannot be resumed from: it has no "
-            f"{', '.join(missing)} (weights only? use load_from instead)",
-            filename)
-    if 'config' in meta:
-        config = read_config_text(meta['config'],
-                                  f"meta['config'] of '{filename}'")
-        gpu_ids = config.get('gpu_ids')
-        ints = isinstance(gpu_ids, (list, tuple)) and all(
-            type(i) is int for i in gpu_ids)
-        meta['config'] = f'gpu_ids = {list(gpu_ids) if ints else None}\n'
-    return checkpoint
-
-
-class _Shadow:
-    """Shadow ``obj.name`` by an instance attribute while in the block."""
-
-    def __init__(self, obj: Any, name: str, value: Any) -> None:
-        self.obj, self.name, self.value = obj, name, value
-
-    def __enter__(self) -> None:
-        self.saved = vars(self.obj).get(self.name, _Shadow)
-        setattr(self.obj, self.name, self.value)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.saved is _Shadow:
-            delattr(self.obj, self.name)
-        else:
-            setattr(self.obj, self.name, self.saved)
-
-
-def _checked_loader(load: Callable, filename: str) -> Callable:
+def _checked_loader(load: Callable, filename: str, runner: Any) -> Callable:
 
     def load_resumable(*args: Any, **kwargs: Any) -> dict:
-        return resumable(load(*args, **kwargs), filename)
+        return check_resumable(load(*args, **kwargs), filename, runner)
 
     return load_resumable
 
 
 def runner_resume(self: Runner, filename: str, *args: Any,
                   **kwargs: Any) -> None:
-    """mmengine's ``Runner.resume`` on a :func:`resumable` checkpoint."""
-    loader = _checked_loader(self.load_checkpoint, filename)
-    with _Shadow(self, 'load_checkpoint', loader):
+    """mmengine's ``Runner.resume`` on a checkpoint that
+    :func:`~.resume_checks.check_resumable` accepts (checked before any
+    hook or the model sees it), applying its optimizer and scheduler states
+    under :func:`~.resume_checks.applying`."""
+
+    def load(name: str, map_location: Any = 'cpu', strict: bool = False,
+             revise_keys: list = [(r'^module.', '')]) -> dict:
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        return runner_load_checkpoint(
+            self, name, map_location, strict, revise_keys,
+            check=lambda c: check_resumable(c, filename, self, model,
+                                            revise_keys))
+
+    with shadowed(self, 'load_checkpoint', load), applying(self, filename):
         _mmengine_resume(self, filename, *args, **kwargs)
 
 
 def _flexible_resume(original: Callable) -> Callable:
 
     def resume(self: Any, filename: str, *args: Any, **kwargs: Any) -> None:
-        """mmengine's ``FlexibleRunner.resume`` on a :func:`resumable`
-        checkpoint."""
-        loader = _checked_loader(self.strategy.resume, filename)
-        with _Shadow(self.strategy, 'resume', loader):
+        """mmengine's ``FlexibleRunner.resume`` on a checkpoint that
+        :func:`~.resume_checks.check_resumable` accepts."""
+        loader = _checked_loader(self.strategy.resume, filename, self)
+        with shadowed(self.strategy, 'resume', loader):
             original(self, filename, *args, **kwargs)
 
     resume.rkan_safe = True
@@ -194,38 +168,6 @@ def pretrained_init(self: PretrainedInit, module: nn.Module) -> None:
                                       logger='current')
     if hasattr(module, '_params_init_info'):
         update_init_info(module, init_info=self._get_init_info())
-
-
-def checkpoint_config(checkpoint: Any, weights: str) -> dict:
-    """The config stored in ``checkpoint``, read as data (see module doc).
-
-    Raises:
-        CheckpointError: no config in the checkpoint, or not a dict;
-            unsafe if the text is not data or names an unregistered type.
-    """
-    state_dict_of(checkpoint, weights)
-    runtime = checkpoint.get('message_hub', {})
-    runtime = runtime.get('runtime_info', {}) if isinstance(runtime,
-                                                            dict) else {}
-    meta = checkpoint.get('meta', {})
-    if isinstance(runtime, dict) and 'cfg' in runtime:
-        text, where = runtime['cfg'], "message_hub['runtime_info']['cfg']"
-    elif isinstance(meta, dict) and 'cfg' in meta:
-        text, where = meta['cfg'], "meta['cfg']"
-    else:
-        raise CheckpointError(
-            f"checkpoint '{weights}' holds no config (no meta['cfg']); pass "
-            'the config as model=...', weights)
-    where = f"{where} of '{weights}'"
-    config = read_config_text(text, where)
-    check_buildable(config, where)
-    if not isinstance(config.get('model'), dict):
-        raise CheckpointError(f'the config in {where} has no model dict')
-    visualizer = config.get('visualizer')
-    if isinstance(visualizer, dict):
-        visualizer.pop('vis_backends', None)
-        visualizer.pop('save_dir', None)
-    return config
 
 
 def inferencer_init_model(self: BaseInferencer,

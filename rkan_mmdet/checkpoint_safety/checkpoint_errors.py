@@ -59,3 +59,19 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint needs globals, code or config code that is not allowed."""
+
+
+class MalformedFieldError(CheckpointError):
+    """A field of a checkpoint is malformed, found by code that does not
+    know the file (a hook applying it); the entry point that loaded the file
+    re-raises it with :meth:`in_file`."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f'checkpoint field {field} is malformed: {problem}')
+        self.field, self.problem = field, one_line(problem, 300)
+
+    def in_file(self, source: str) -> CheckpointError:
+        """The same error naming the checkpoint ``source``."""
+        return CheckpointError(
+            f"checkpoint '{source}' cannot be resumed from: its {self.field} "
+            f'{self.problem}', source)

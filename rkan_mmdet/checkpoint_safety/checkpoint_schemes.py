@@ -19,7 +19,8 @@ local path (``''``)                        :func:`load_from_local_safe`
 =========================================  ==================================
 
 ``torch.hub.load_state_dict_from_url`` unpickles *everything* unless told
-``weights_only=True``, hence :func:`safe_load_url`. Every registered loader
+``weights_only=True`` and extracts one-member zips into its cache, hence
+:func:`safe_load_url`. Every registered loader
 is also wrapped by :func:`naming_the_request` so that its errors name what
 the user asked for (``s3://bucket/x.pth`` rather than an in-memory buffer,
 ``torchvision://resnet50`` rather than a bare download URL), and an unknown
@@ -28,6 +29,7 @@ model name or a missing ``open_mmlab.json`` file is one line too.
 from __future__ import annotations
 
 import functools
+import os
 import os.path as osp
 import urllib.error
 from typing import Any, Callable, Optional
@@ -38,17 +40,17 @@ import torch
 from mmengine.runner import checkpoint as mm_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import dl_utils
+from torch.hub import HASH_REGEX
 
-from .checkpoint_diagnosis import Content, bad, diagnose
+from .checkpoint_diagnosis import bad
 from .checkpoint_errors import (CheckpointError, CheckpointNotFoundError,
                                 one_line)
-from .safe_checkpoint import LOAD_ERRORS, safe_torch_load
+from .safe_checkpoint import safe_torch_load
 
 #: Schemes whose errors keep the resolved location next to the request
 #: (it says where the name led); for s3/pavi it is a buffer or a temp file.
 _SHOW_RESOLVED = ('torchvision://', 'modelzoo://', 'open-mmlab://',
                   'openmmlab://', 'mmcls://')
-_TORCH_HUB_LOAD = torch.hub.load_state_dict_from_url
 
 
 def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
@@ -69,8 +71,17 @@ def safe_load_url(url: str,
                   check_hash: bool = False,
                   file_name: Optional[str] = None,
                   weights_only: bool = True) -> Any:
-    """Drop-in for mmengine's ``load_url`` (``torch.hub``'s loader), which
-    would unpickle everything; ``weights_only`` is accepted and ignored.
+    """Drop-in for mmengine's ``load_url`` (``torch.hub``'s loader);
+    ``weights_only`` is accepted and ignored.
+
+    ``torch.hub.load_state_dict_from_url`` would unpickle everything, and a
+    download that is a one-member zip (torch's "legacy zip format") is
+    *extracted* into the cache under the member's name, whatever file that
+    replaces. Here the file is downloaded (by ``torch.hub``'s
+    ``download_url_to_file``: a temporary file in the cache folder, renamed
+    when complete) to ``<model_dir>/<name>`` only, where ``name`` is
+    ``file_name`` or the URL's last path part and must be a plain file name;
+    it is then loaded weights-only, never extracted.
 
     Raises:
         CheckpointError: the URL names no file, the download failed, or the
@@ -79,27 +90,28 @@ def safe_load_url(url: str,
     name = file_name or osp.basename(urlparse(url).path)
     if not name:
         raise bad(url, 'names no file to download (the URL path ends in /)')
-    try:
-        return _TORCH_HUB_LOAD(url,
-                               model_dir=model_dir,
-                               map_location=map_location,
-                               progress=progress,
-                               check_hash=check_hash,
-                               file_name=file_name,
-                               weights_only=True)
-    except urllib.error.URLError as err:  # HTTPError is one too
-        reason = one_line(getattr(err, 'reason', err), 160)
-        if isinstance(err, urllib.error.HTTPError):
-            reason = f'HTTP {err.code} {reason}'
-        raise bad(url, f'could not be downloaded: {reason}') from None
-    except LOAD_ERRORS as err:
-        cached = osp.join(
-            model_dir or osp.join(torch.hub.get_dir(), 'checkpoints'), name)
-        problem = diagnose(Content(path=cached), url, err) if osp.isfile(
-            cached) else None
-        if problem is None:
-            raise
-        raise problem from None
+    if name in ('.', '..') or '/' in name or (osp.sep in name):
+        raise bad(url, f'names no plain file to download ({name!r})')
+    folder = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    cached = osp.join(folder, name)
+    if not osp.exists(cached):
+        os.makedirs(folder, exist_ok=True)
+        found = HASH_REGEX.search(name) if check_hash else None
+        try:
+            torch.hub.download_url_to_file(url, cached,
+                                           found.group(1) if found else None,
+                                           progress=progress)
+        except urllib.error.URLError as err:  # HTTPError is one too
+            reason = one_line(getattr(err, 'reason', err), 160)
+            if isinstance(err, urllib.error.HTTPError):
+                reason = f'HTTP {err.code} {reason}'
+            raise bad(url, f'could not be downloaded: {reason}') from None
+        except RuntimeError as err:  # the hash check
+            if 'hash' not in str(err):
+                raise
+            raise bad(url, f'could not be downloaded: {one_line(err, 200)}'
+                      ) from None
+    return safe_torch_load(cached, map_location, url)
 
 
 def naming_the_request(loader: Callable) -> Callable:

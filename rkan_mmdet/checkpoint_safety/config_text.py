@@ -20,23 +20,13 @@ are
 an attribute) raises :class:`~.checkpoint_errors.UnsafeCheckpointError`
 naming the line.
 
-Building a model from such a config could still run code it carries:
-mmengine's ``Registry.get`` falls back to importing ``type='pkg.mod.func'``
-or ``type='somemodule'`` when the name is not registered (and
-``type='subprocess.run', args='...', shell=True`` would run a command), and
-mmcv/mmdet ``eval`` a few config strings. :func:`check_buildable` refuses
-both. What it cannot rule out: registered classes are still built with the
-arguments the checkpoint gives them.
+What may be *built* from such a config is decided by
+:mod:`.stored_config`.
 """
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
-from typing import Any, Iterator
-
-from mmengine.registry import Registry
-from mmengine.registry import root as mm_root
+from typing import Any
 
 from .checkpoint_errors import CheckpointError, UnsafeCheckpointError
 
@@ -53,7 +43,18 @@ class _Code(ValueError):
 
 
 class _TooBig(ValueError):
-    """Data, but nested or sized beyond the limits."""
+    """Data, but nested or sized beyond the limits, or not a value Python
+    can build (a range of step 0, an unhashable set item)."""
+
+
+def _hashable(values: list, what: str) -> None:
+    """Raise :class:`_TooBig` if a set item or dict key cannot be hashed
+    (``{1, [2]}``, ``{(1, [2]): 3}``)."""
+    for value in values:
+        try:
+            hash(value)
+        except TypeError:
+            raise _TooBig(f'has an unhashable {what}') from None
 
 
 def _value(node: ast.AST, depth: int = 0) -> Any:
@@ -76,14 +77,15 @@ def _value(node: ast.AST, depth: int = 0) -> Any:
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
         items = [_value(e, depth + 1) for e in node.elts]
+        if isinstance(node, ast.Set):
+            _hashable(items, 'set item')
         kind = {ast.List: list, ast.Tuple: tuple, ast.Set: set}[type(node)]
         return kind(items)
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise _Code('unpacks ** in a dict display')
         keys = [_value(k, depth + 1) for k in node.keys]
-        if any(isinstance(k, (list, dict, set)) for k in keys):
-            raise _TooBig('has an unhashable dict key')
+        _hashable(keys, 'dict key')
         return dict(zip(keys, (_value(v, depth + 1) for v in node.values)))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id == 'dict' and not node.args and all(
@@ -93,8 +95,14 @@ def _value(node: ast.AST, depth: int = 0) -> Any:
                 node.args) <= 3:
             bounds = [_value(a, depth + 1) for a in node.args]
             if all(type(b) is int for b in bounds):
-                values = range(*bounds)
-                if len(values) > MAX_RANGE:
+                shown = ', '.join(map(str, bounds))
+                try:
+                    values = range(*bounds)
+                    too_long = len(values) > MAX_RANGE
+                except (ValueError, OverflowError):  # step 0, > sys.maxsize
+                    raise _TooBig(f'has range({shown}), which has no '
+                                  'length') from None
+                if too_long:
                     raise _TooBig(f'has a range longer than {MAX_RANGE}')
                 return list(values)
         raise _Code(f'calls {node.func.id}()')
@@ -150,91 +158,3 @@ def read_config_text(text: Any, where: str) -> dict:
                 f'the config text in {where} is not readable: line '
                 f'{statement.lineno} {err}') from None
     return config
-
-
-def _registries() -> Iterator[Registry]:
-    """mmengine's root registries and every registry below them, with their
-    lazily imported modules loaded (as building would load them)."""
-    todo = [r for r in vars(mm_root).values() if isinstance(r, Registry)]
-    while todo:
-        registry = todo.pop()
-        registry.import_from_location()
-        yield registry
-        todo.extend(registry._children.values())
-
-
-def _entries(value: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """``(path, key, value)`` of every dict entry and list item (key
-    ``None``) in ``value``, depth first."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f'{path}.{key}' if path else str(key)
-            yield where, key, item
-            yield from _entries(item, where)
-    elif isinstance(value, (list, tuple, set)):
-        for i, item in enumerate(value):
-            yield f'{path}[{i}]', None, item
-            yield from _entries(item, f'{path}[{i}]')
-
-
-def _mmcv_ops_names() -> set[str]:
-    """Names mmdet/mmcv look up with ``getattr(mmcv.ops, type)`` (RoI
-    layers) or ``eval(type)`` in ``mmcv.ops.nms`` (``nms``, ``soft_nms``)."""
-    try:
-        ops = importlib.import_module('mmcv.ops')
-    except ImportError:  # mmcv built without ops
-        return set()
-    return {
-        n
-        for n, v in vars(ops).items()
-        if not n.startswith('_') and callable(v) and not inspect.ismodule(v)
-    }
-
-
-def check_buildable(config: dict, where: str) -> None:
-    """Refuse a config whose building could import or evaluate its text.
-
-    * a ``type`` must be a registered name, optionally behind a registered
-      scope (``'mmdet.MaskRCNN'``), or a public name of ``mmcv.ops`` (what
-      ``roi_layer`` and ``nms`` types are); anything else would make
-      ``Registry.get`` import it, and mmcv ``eval``\ s the ``nms`` type;
-    * a ``_scope_``/``default_scope`` must be a registered scope;
-    * no string may contain ``(``: mmcv, mmdet and mmpretrain ``eval``
-      some config strings (the ``nms`` type, ``CameraMotionCompensation``'s
-      ``warp_mode``, mmpretrain's dtype names), and without a parenthesis
-      an expression cannot call anything;
-    * ``trust_remote_code`` must not be true (HuggingFace would run code
-      from the model repository).
-
-    Raises:
-        UnsafeCheckpointError: naming the first offending entry.
-    """
-    names: set[str] = _mmcv_ops_names()
-    scopes: set[str] = set()
-    for registry in _registries():
-        scopes.add(registry.scope)
-        names.update(registry._module_dict)
-        names.update(f'{registry.scope}.{n}' for n in registry._module_dict)
-    for path, key, item in _entries(config, ''):
-        if key == 'type':
-            ok = isinstance(item, str) and item in names
-        elif key in ('_scope_', 'default_scope'):
-            ok = item is None or (isinstance(item, str) and item in scopes)
-        elif key == 'trust_remote_code':
-            ok = not item
-        else:
-            ok = not (isinstance(item, str) and '(' in item)
-        if not ok:
-            raise UnsafeCheckpointError(
-                f'Refusing the config in {where}: {path} = {item!r} '
-                f'{_WHY[key if key in _WHY else "string"]}; pass your own '
-                'config to build from a checkpoint you do not trust')
-
-
-_WHY = {
-    'type': 'is not a registered name (building it would import it)',
-    '_scope_': 'is not a registered scope (building it would import it)',
-    'default_scope': 'is not a registered scope',
-    'trust_remote_code': 'would run code from a model repository',
-    'string': 'has a ( that an eval() in mmcv/mmdet could call',
-}

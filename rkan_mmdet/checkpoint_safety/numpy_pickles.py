@@ -25,7 +25,12 @@ string dtypes, and builds the numpy object from validated parts:
   token :data:`NDARRAY_NAME` and returns a :class:`SafeArray`, whose
   ``BUILD`` checks the version, shape, dtype and byte count before numpy's
   own ``__setstate__`` sees them, once per array;
-* :func:`scalar` checks the byte count against the dtype.
+* :func:`scalar` checks the byte count against the dtype;
+* :func:`empty_bytes` is ``builtins.bytes`` (protocol 2 writes ``b''`` as
+  ``bytes()``, so an empty array needs it), without arguments only.
+
+Text (``U``) arrays and scalars must hold valid UTF-32, and dtypes of
+itemsize 0 are refused (a shape of 2**62 would need no bytes).
 
 :func:`restore_numpy` then swaps the stand-ins left in a loaded object for
 plain ``np.ndarray`` / ``np.dtype``.
@@ -67,7 +72,10 @@ class DtypeSpec:
             self.dtype = np.dtype(spec)
         except (TypeError, ValueError, OverflowError) as err:
             raise _refuse(f'dtype({spec!r})') from err
-        if self.dtype.kind not in DTYPE_KINDS or self.dtype.fields:
+        # itemsize 0 ('U0', 'S0'): an array of 2**62 such items has no
+        # bytes to check its shape against, and numpy loops over all of them
+        if (self.dtype.kind not in DTYPE_KINDS or self.dtype.fields
+                or self.dtype.itemsize == 0):
             raise _refuse(f'dtype({spec!r})')
 
     def __setstate__(self, state: Any) -> None:
@@ -84,6 +92,28 @@ class DtypeSpec:
 
     def __repr__(self) -> str:
         return f'DtypeSpec({getattr(self, "dtype", None)!r})'
+
+
+def _check_text(dtype: np.dtype, raw: bytes) -> None:
+    """A ``U`` dtype's bytes must be valid UTF-32 code points (numpy raises
+    ``SystemError`` reading one that is not, e.g. a surrogate)."""
+    if dtype.kind != 'U':
+        return
+    codec = 'utf-32-be' if dtype.byteorder == '>' else 'utf-32-le'
+    try:
+        raw.decode(codec)
+    except UnicodeDecodeError as err:
+        raise _refuse(f'{dtype} text that is not UTF-32 (byte '
+                      f'{err.start})') from None
+
+
+def empty_bytes(*args: Any) -> bytes:
+    """``bytes()``, what protocol 2 pickles ``b''`` as (an empty array's
+    data); ``bytes(n)`` would allocate ``n`` bytes, so any argument is
+    refused."""
+    if args:
+        raise _refuse(f'bytes() with {len(args)} argument(s)')
+    return b''
 
 
 def _dtype_of(value: Any) -> np.dtype:
@@ -128,6 +158,7 @@ class SafeArray(np.ndarray):
         if len(raw) != math.prod(shape) * dtype.itemsize:
             raise _refuse(f'array of shape {shape} and {dtype} with '
                           f'{len(raw)} bytes')
+        _check_text(dtype, bytes(raw))
         self._built = True
         np.ndarray.__setstate__(self, (1, shape, dtype, fortran, bytes(raw)))
 
@@ -150,6 +181,7 @@ def scalar(spec: Any, raw: Any) -> np.generic:
     dtype = _dtype_of(spec)
     if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
         raise _refuse(f'{dtype} scalar from {type(raw).__name__}')
+    _check_text(dtype, raw)
     return _multiarray.scalar(dtype, raw)
 
 
@@ -157,7 +189,9 @@ def restore_numpy(loaded: Any) -> Any:
     """``loaded`` with every :class:`SafeArray` made a plain ``np.ndarray``
     view and every :class:`DtypeSpec` its ``np.dtype``, in containers and
     object attributes (a ``HistoryBuffer``'s, a state dict's ``_metadata``);
-    lists, dicts and ``__dict__`` are changed in place, tuples rebuilt."""
+    lists, dicts and ``__dict__`` are changed in place, tuples rebuilt.
+    An object of a stand-in class with an ``unpickled_as`` attribute (see
+    :mod:`.history_buffer_pickles`) becomes an instance of that class."""
     done: dict[int, Any] = {}
 
     def fix(value: Any) -> Any:
@@ -165,6 +199,9 @@ def restore_numpy(loaded: Any) -> Any:
             return value.view(np.ndarray)
         if isinstance(value, DtypeSpec):
             return getattr(value, 'dtype', value)
+        real = getattr(type(value), 'unpickled_as', None)
+        if real is not None:  # a checked stand-in: the class it stands for
+            value.__class__ = real
         key = id(value)
         if key in done:
             return done[key]

@@ -8,8 +8,9 @@ unpickler, would let a downloaded checkpoint run arbitrary code. Instead
 :data:`MMENGINE_CHECKPOINT_GLOBALS` allowlists exactly the globals mmengine
 checkpoints contain (found by saving a real ``Runner`` checkpoint and asking
 ``get_unsafe_globals_in_checkpoint``), with ``getattr`` narrowed to the four
-``HistoryBuffer`` statistics and the numpy names bound to the checked
-stand-ins of :mod:`.numpy_pickles` (numpy's own would run raw pickle state
+``HistoryBuffer`` statistics and ``HistoryBuffer`` and the numpy names bound
+to the checked stand-ins of :mod:`.history_buffer_pickles` and
+:mod:`.numpy_pickles` (numpy's own would run raw pickle state
 through its C code: forged object pointers, a segfaulting dtype state).
 
 :func:`safe_torch_load` always passes ``weights_only=True`` (so neither
@@ -32,10 +33,12 @@ from typing import IO, Any, Callable, Optional, Union
 import torch
 from mmengine.logging import HistoryBuffer
 
-from .checkpoint_diagnosis import (bad, content_of, diagnose,
+from .checkpoint_diagnosis import (bad, diagnose,
                                    missing_or_not_a_file)
-from .numpy_pickles import (NDARRAY_NAME, DtypeSpec, SafeArray, reconstruct,
-                            restore_numpy, scalar)
+from .pickle_scan import content_of
+from .history_buffer_pickles import CheckedHistoryBuffer
+from .numpy_pickles import (NDARRAY_NAME, DtypeSpec, SafeArray, empty_bytes,
+                            reconstruct, restore_numpy, scalar)
 
 FileLike = Union[str, os.PathLike, IO[bytes]]
 
@@ -52,8 +55,10 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     hand attackers a generic attribute walker, so only those four lookups
     are answered.
     """
-    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+    if obj in (HistoryBuffer, CheckedHistoryBuffer) and \
+            name in _HISTORY_BUFFER_STATISTICS:
         return getattr(HistoryBuffer, name)
+    obj = getattr(obj, 'unpickled_as', obj)  # a stand-in: the real class
     owner = getattr(obj, '__qualname__', type(obj).__name__)
     raise pickle.UnpicklingError(
         f'forbidden global builtins.getattr({owner},{name})')
@@ -63,7 +68,8 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
 #: ``torch.serialization.add_safe_globals``. numpy 1.x checkpoints name the
 #: same numpy functions under ``numpy.core``, hence the aliases.
 MMENGINE_CHECKPOINT_GLOBALS: list[tuple[Any, str]] = [
-    (HistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
+    (CheckedHistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
+    (empty_bytes, 'builtins.bytes'),
     (_history_buffer_getattr, 'builtins.getattr'),
     (NDARRAY_NAME, 'numpy.ndarray'),
     (DtypeSpec, 'numpy.dtype'),

@@ -35,7 +35,7 @@ import os.path as osp
 import sys
 from typing import List, NoReturn, Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.config.utils import ConfigParsingError
 from mmengine.registry import OPTIMIZERS, RUNNERS
 from mmengine.runner import Runner
@@ -46,6 +46,7 @@ from rkan_mmdet.data_checks.dataset_paths import exit_if_data_missing
 from rkan_mmdet.engine import prepare_cpu_distributed
 
 from .config_errors import CALL_ERRORS, VALIDATION_ERRORS, config_error_line
+from .config_values import CheckedDictAction, config_value_problem
 
 
 def fail(message: str) -> NoReturn:
@@ -58,7 +59,7 @@ def add_common_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None
     """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
     parser.add_argument('--work-dir', help=f'{work_dir_help} '
                         '(default: work_dirs/<config name>)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
                         help='override config entries, e.g. train_cfg.max_epochs=1')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
@@ -115,6 +116,9 @@ def run_checked(cfg: Config, phases: List[str], action: str) -> None:
     """Check the data of ``phases`` ('train', 'val', 'test'), build the Runner
     of ``cfg`` and call its ``action`` ('train' or 'test'); bad input exits 2
     with one line (see the module docstring)."""
+    problem = config_value_problem(cfg)
+    if problem:
+        fail(problem)
     exit_if_data_missing(cfg, phases)
     exit_if_annotations_bad(cfg, phases)
     if action == 'train':
@@ -129,7 +133,7 @@ def run_checked(cfg: Config, phases: List[str], action: str) -> None:
         if not e.filename:
             raise
         fail(f'{e.filename}: {e.strerror}')
-    except VALIDATION_ERRORS + CALL_ERRORS as e:
+    except VALIDATION_ERRORS + CALL_ERRORS + (RuntimeError, ) as e:
         line = config_error_line(cfg, e)
         if line is None:
             raise

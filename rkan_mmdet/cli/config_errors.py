@@ -22,6 +22,8 @@ otherwise, and the tool re-raises with the traceback):
 
 * ``ValueError``, ``KeyError``, ``AssertionError`` raised anywhere inside such
   a build: argument validation;
+* torch's ``RuntimeError`` "negative dimension -N" (a layer of negative size),
+  naming the arguments of value -N;
 * ``TypeError``, ``IndexError``, ``ZeroDivisionError`` only when raised by the
   call of the constructor itself (a wrong keyword) or by a statement of the
   ``__init__`` bodies of the object being built (its class's and its base
@@ -164,12 +166,21 @@ def config_error_line(cfg: Config, error: BaseException) -> Optional[str]:
     """``'<key>=<value>: <message>'`` or ``'<key> (<Type>): <message>'`` for
     an exception raised while building from ``cfg``, None when it is not one
     the module docstring lists."""
-    if not isinstance(error, VALIDATION_ERRORS + CALL_ERRORS):
+    negative = re.search(r'negative dimension (-\d+)', str(error)) if isinstance(
+        error, RuntimeError) else None
+    if not isinstance(error, VALIDATION_ERRORS + CALL_ERRORS) and not negative:
         return None
     frames = _frames(error.__traceback__)
     lineage, inner = _locate(cfg, frames)
     if not lineage:
         return None
+    if negative:  # torch refusing a layer of negative size: name the argument
+        path, node = lineage[-1]
+        keys = [k for k, v in node.items() if v == int(negative.group(1))
+                and not isinstance(v, bool)] if isinstance(node, dict) else []
+        head = ', '.join(f'{path}.{k}={node[k]!r}' for k in keys) or path
+        return f'{head}: {_message(error, *frames[-1])}'
+
     if isinstance(error, CALL_ERRORS) and not _in_constructor(frames[inner + 1:]):
         return None  # raised deeper than the constructor's own body
     text = _message(error, *frames[-1])

@@ -30,6 +30,7 @@ from rkan_mmdet.engine import (make_epoch_workers_resumable,
                                use_kill_safe_checkpoint_hook)
 
 from .checked_runner import add_common_args, fail, load_cfg, parse, run_checked
+from .config_values import config_value_problem
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -57,6 +58,9 @@ def build_cfg(args: argparse.Namespace) -> Config:
     elif args.amp:  # AmpOptimWrapper needs a GPU: bf16 autocast on the CPU
         cfg.optim_wrapper.type = 'Bf16OptimWrapper'
     use_kill_safe_checkpoint_hook(cfg)
+    problem = config_value_problem(cfg)  # custom_hooks is read just below
+    if problem:
+        fail(problem)
     if not any(h.get('type') == 'RNGStateHook' for h in cfg.get('custom_hooks', [])):
         cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='RNGStateHook')]
     make_epoch_workers_resumable(cfg)

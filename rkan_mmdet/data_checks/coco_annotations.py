@@ -108,7 +108,14 @@ def check_structure(coco: dict, ann_file: str) -> None:
                 raise _Bad(f'{where} has id {record["id"]!r}, '
                            + ('used before' if record['id'] in seen else 'expected a number'))
             seen.add(record['id'])
+    files: dict = {}
     for image in coco['images']:
+        name = image['file_name']
+        if not isinstance(name, str) or name in files:
+            raise _Bad(f'image {image["id"]} in {ann_file} has file_name {name!r}, '
+                       + (f'as image {files[name]} has' if name in files
+                          else 'expected a string'))
+        files[name] = image['id']
         for side in ('width', 'height'):
             if not (_number(image[side]) and image[side] > 0):
                 raise _Bad(f'image {image["id"]} in {ann_file} has {side} '
@@ -140,6 +147,9 @@ def check_annotations(coco: dict, ann_file: str) -> Counter:
         if ann['category_id'] not in category_ids:
             raise _Bad(f'{where} has category_id {ann["category_id"]!r}, '
                        'not in "categories"')
+        if ann.get('iscrowd', 0) not in (0, 1):
+            raise _Bad(f'{where} has iscrowd {ann["iscrowd"]!r}, expected 0 or 1 '
+                       '(mmdet ignores any true value as a crowd)')
         if not _number(ann['area']):
             raise _Bad(f'{where} has area {ann["area"]!r}, expected a number')
         dropped['polygon'] += _polygon_drops(ann.get('segmentation'))

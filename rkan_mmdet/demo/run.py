@@ -13,8 +13,8 @@ In one process (the heavy imports happen once):
 4. draws pictures into ``<work-dir>/pictures/`` (:func:`write_pictures`):
    ground truth | prediction for the first few val images (``tools/test.py
    --show-dir``), the learned KAN functions of the trained model
-   (tools/analysis/plot_kan_functions.py) and the training curves
-   (tools/analysis/plot_curves.py);
+   (:mod:`rkan_mmdet.analysis.kan_functions`) and the training curves
+   (:mod:`rkan_mmdet.analysis.curves`);
 5. prints a summary: bbox and segm AP@[.5:.95], the wall time, and where the
    checkpoint and the pictures are.
 
@@ -24,7 +24,6 @@ exactly as from the command line. Paths are relative to the repository root
 """
 import argparse
 import gc
-import importlib.util
 import json
 import os
 import re
@@ -32,9 +31,10 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, List, Optional, Sequence
 
+from rkan_mmdet.analysis import curves as loss_curves
+from rkan_mmdet.analysis import kan_functions
 from rkan_mmdet.cli import test as cli_test
 from rkan_mmdet.cli import train as cli_train
 
@@ -90,18 +90,6 @@ def generator_version() -> int:
     return int(re.search(r'^VERSION = (\d+)', text, re.M).group(1))
 
 
-def analysis_tool(name: str) -> ModuleType:
-    """``tools/analysis/<name>.py`` as a module (its ``main(argv)`` draws)."""
-    module_name = f'rkan_demo_{name}'
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            module_name, ROOT / 'tools' / 'analysis' / f'{name}.py')
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[module_name] = module
-    return sys.modules[module_name]
-
-
 def run_tool(tool: str, args: List[str], cfg_options: Sequence[str] = ()) -> None:
     """``tools/<tool>.py`` (``train`` or ``test``, i.e. ``rkan_mmdet.cli.<tool>``)
     on ``args --cfg-options ...``. Each run gets its own visualizer: MMEngine
@@ -142,11 +130,11 @@ def write_pictures(checkpoint: Path, work_dir: Path, images: Path,
               'test_evaluator.format_only=True',
               f'test_evaluator.outfile_prefix={out}/test_runs/predictions',
               'log_level=WARNING'])  # the test log above already shows the config
-    kan = analysis_tool('plot_kan_functions').main([
+    kan = kan_functions.main([
         config, '--checkpoint', str(checkpoint), '--images', str(images),
         '--image-size', '128', '--out-dir', str(out / 'kan_functions'),
         *(['--cfg-options', *cfg_options] if cfg_options else [])])
-    curves = analysis_tool('plot_curves').main([
+    curves = loss_curves.main([
         str(train_run_dir(work_dir)), '--out-dir', str(out)])
     return dict(predictions=sorted(shown.glob('*.jpg')), kan_functions=list(kan),
                 curves=list(curves))

@@ -23,9 +23,16 @@ Before a save, every rank's random state is gathered for ``RNGStateHook``
 
 A kill between any two steps leaves ``last_checkpoint`` naming a complete
 file: the old one until step 2, the new one after. A kill between 2 and 3
-leaves one outdated checkpoint more than ``max_keep_ckpts`` on disk, which
-nothing refers to any more. Temporary files of interrupted saves are deleted
-in ``before_train``.
+leaves outdated checkpoints on disk; ``max_keep_ckpts`` counts the
+checkpoints *on disk* (files named by ``filename_tmpl`` in a local
+``out_dir``), so the next save deletes those too. Temporary files of
+interrupted saves are deleted in ``before_train``.
+
+Paths read from a resumed checkpoint's message hub (``best_ckpt``,
+``keep_ckpt_ids``, which mmengine's hook deletes when superseded) are
+deleted only when they lie inside this run's ``out_dir`` or work dir
+(resolving symbolic links), and a superseded best checkpoint only when its
+name starts with ``best_``; anything else is left alone with a warning.
 
 The class is registered under its own name, ``KillSafeCheckpointHook``, in
 MMEngine's root hook registry (the mmdet/mmpretrain scopes fall back to it);
@@ -35,12 +42,16 @@ place of a plain ``CheckpointHook`` (:func:`use_kill_safe_checkpoint_hook`).
 """
 from __future__ import annotations
 
+import logging
+import os
 import os.path as osp
+import re
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
 from .atomic_checkpoint import atomic_write_bytes, remove_interrupted_saves
@@ -80,11 +91,33 @@ class KillSafeCheckpointHook(CheckpointHook):
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
+        self._run_dirs = [str(self.out_dir), str(runner.work_dir)]
         if is_main_process() and '://' not in str(self.out_dir):
-            for folder in {str(self.out_dir), runner.work_dir}:
+            for folder in set(self._run_dirs):
                 remove_interrupted_saves(folder)
 
+    def _inside_run(self, path: object) -> bool:
+        """Whether ``path`` lies strictly inside ``out_dir`` or the work dir
+        (symbolic links resolved; a remote path by its normalized text)."""
+        if not isinstance(path, str) or not path:
+            return False
+        for root in getattr(self, '_run_dirs', [str(self.out_dir)]):
+            if '://' in root:
+                inside = path.startswith(root.rstrip('/') + '/') and (
+                    '..' not in path[len(root):].split('/'))
+            else:
+                real_root = osp.realpath(root)
+                inside = osp.realpath(path).startswith(real_root + os.sep)
+            if inside:
+                return True
+        return False
+
     def _remove(self, path: str) -> None:
+        if not self._inside_run(path):
+            print_log(f'{type(self).__name__}: not deleting {path!r} (from '
+                      'the resumed checkpoint): it is not inside the work '
+                      'dir', logger='current', level=logging.WARNING)
+            return
         if self.file_backend.isfile(path):
             self.file_backend.remove(path)
         elif self.file_backend.isdir(path):  # deepspeed saves folders
@@ -100,13 +133,47 @@ class KillSafeCheckpointHook(CheckpointHook):
             yield deferred
         finally:
             self.file_backend = backend
-        current = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
-                   *getattr(self, 'best_ckpt_path_dict', {}).values()}
-        for path in deferred.paths:
+        current = [self.last_ckpt, getattr(self, 'best_ckpt_path', None),
+                   *getattr(self, 'best_ckpt_path_dict', {}).values()]
+        for path in deferred.paths:  # mmengine names them best_<key>_...
             if path not in current and is_main_process():
-                self._remove(path)
+                if osp.basename(str(path)).startswith('best_'):
+                    self._remove(path)
+                else:
+                    print_log(f'{type(self).__name__}: not deleting {path!r}: '
+                              'not a best checkpoint', logger='current',
+                              level=logging.WARNING)
+
+    def _steps_on_disk(self) -> Optional[List[int]]:
+        """The steps of the checkpoints ``filename_tmpl`` names in a local
+        ``out_dir``, ascending; ``None`` when they cannot be listed."""
+        tmpl = self.filename_tmpl
+        if '://' in str(self.out_dir) or tmpl.count('{}') != 1 or not osp.isdir(
+                self.out_dir):
+            return None
+        pattern = re.compile(re.escape(tmpl).replace(r'\{\}', r'(\d+)'))
+        found = (pattern.fullmatch(n) for n in os.listdir(self.out_dir))
+        return sorted(int(m.group(1)) for m in found if m)
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
+        self._save_and_prune(runner, step, meta)
+        on_disk = self._steps_on_disk() if is_main_process() else None
+        if self.max_keep_ckpts <= 0 or on_disk is None:
+            return
+        # what a kill between a save and its deletions left: every older
+        # checkpoint beyond the newest max_keep_ckpts (newer ones are from
+        # an earlier run that went further; they are left alone)
+        older = [s for s in on_disk if s < step]
+        keep = older[len(older) - (self.max_keep_ckpts - 1):] if (
+            self.max_keep_ckpts > 1) else []
+        for old_step in older[:len(older) - len(keep)]:
+            self._remove(self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(old_step)))
+        self.keep_ckpt_ids.clear()
+        self.keep_ckpt_ids.extend([*keep, step])
+        runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+    def _save_and_prune(self, runner, step: int, meta: dict) -> None:
         outdated: List[int] = []
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
                                             and self.keep_ckpt_ids[-1] == step):

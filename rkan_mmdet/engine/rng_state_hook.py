@@ -53,6 +53,8 @@ from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 from mmengine.runner import IterBasedTrainLoop
 
+from rkan_mmdet.checkpoint_safety.checkpoint_errors import MalformedFieldError
+
 State = Dict[str, Any]
 
 
@@ -86,6 +88,30 @@ def restore_rng_state(state: State) -> None:
                          numpy['pos'], numpy['has_gauss'], numpy['gauss']))
     py = state['random']
     random.setstate((py['version'], tuple(py['internal'].tolist()), py['gauss']))
+
+
+def check_rng_states(ranks: Any) -> None:
+    """Refuse saved ``ranks`` states that :func:`restore_rng_state` cannot
+    apply: each is tried (the current states are put back after).
+
+    Raises:
+        MalformedFieldError: naming ``rng_state['ranks'][i]``.
+    """
+    if not isinstance(ranks, list) or not ranks:
+        raise MalformedFieldError("rng_state['ranks']", 'is not a list of states')
+    current = capture_rng_state()
+    try:
+        for i, state in enumerate(ranks):
+            try:
+                restore_rng_state(state)
+            except (RuntimeError, TypeError, KeyError, IndexError, ValueError,
+                    AttributeError, OverflowError) as err:
+                raise MalformedFieldError(
+                    f"rng_state['ranks'][{i}]", f'is not a random state '
+                    f'({type(err).__name__}: {" ".join(str(err).split())[:150]})'
+                ) from None
+    finally:
+        restore_rng_state(current)
 
 
 class _RestoreBeforeBatch:
@@ -134,9 +160,11 @@ class RNGStateHook(Hook):
         checkpoint['rng_state'] = {'ranks': ranks or [capture_rng_state()]}
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        ranks = (checkpoint.get('rng_state') or {}).get('ranks')
-        if not getattr(runner, '_resume', False) or ranks is None:
+        if not getattr(runner, '_resume', False) or 'rng_state' not in checkpoint:
             return  # load_from (weights only) or a checkpoint without states
+        ranks = checkpoint['rng_state'].get('ranks') if isinstance(
+            checkpoint['rng_state'], dict) else None
+        check_rng_states(ranks)
         if len(ranks) != get_world_size():
             print_log(f'{len(ranks)} ranks saved this checkpoint, {get_world_size()} '
                       'resume it: random states are not restored, so the resumed '

@@ -1,4 +1,6 @@
-"""Helpers and references for the paper-architecture tests. The references are written from reading the RKAN paper's code (withray/residualKAN,
+"""Helpers and references for the paper-architecture tests.
+
+The references are written from reading the RKAN paper's code (withray/residualKAN,
 ``residual_networks/RKAN_DenseNet.py`` and ``RKAN_PyramidNet.py``): plain loops
 over the same weights, to check that the package computes the same function.
 

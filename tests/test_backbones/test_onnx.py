@@ -7,6 +7,8 @@ from mmengine.registry import MODELS
 from rkan_mmdet.models import RKANResNet
 from tests.onnx_utils import assert_onnx_matches
 
+pytestmark = pytest.mark.slow  # ONNX and torch.export of full-size backbones
+
 
 def test_train_returns_self_as_export_needs() -> None:
     model = RKANResNet(depth=18)

@@ -16,7 +16,7 @@ from mmengine.registry import MODELS
 from torch import nn
 
 import rkan_mmdet  # noqa: F401  (registers the backbones)
-from tools.analysis.param_count import profiler_params
+from rkan_mmdet.analysis.param_count import profiler_params
 
 from .paper_reference import skip_random_init
 

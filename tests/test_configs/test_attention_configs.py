@@ -1,6 +1,5 @@
 """ELA-L-50 / RKAN-ELA-L-50 ImageNet configs and the GCNet plugin fragment."""
 import copy
-import sys
 from pathlib import Path
 
 import torch
@@ -8,12 +7,12 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmcv.cnn import ContextBlock
 
-import rkan_mmdet  # noqa: F401
 from mmpretrain.registry import MODELS
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from tools.analysis.param_count import all_params, profiler_params  # noqa: E402
+import rkan_mmdet  # noqa: F401
+from rkan_mmdet.analysis.param_count import all_params, profiler_params
+
+from .. import ROOT
 
 IMAGENET = ROOT / 'configs' / 'imagenet'
 RKAN = 1_578_083

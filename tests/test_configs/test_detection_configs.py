@@ -18,7 +18,8 @@ from mmengine.registry import init_default_scope
 
 import rkan_mmdet  # noqa: F401  (registers the backbones)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 RECIPE = ROOT / 'configs' / '_base_' / 'coco_mask_rcnn_1x.py'
 DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
 # baseline -> its RKAN twin
@@ -73,6 +74,7 @@ def test_every_expected_config_is_found() -> None:
     assert DEMO in DETECTION
 
 
+@pytest.mark.slow  # a full-size detector per config
 @pytest.mark.parametrize('path', DETECTION, ids=ids(DETECTION))
 def test_model_and_pipelines_build(path: Path) -> None:
     from mmdet.registry import MODELS

@@ -13,7 +13,8 @@ from mmengine.registry import init_default_scope
 import rkan_mmdet  # noqa: F401  (registers RKANResNet / RKANSENet)
 from mmpretrain.registry import MODELS, TRANSFORMS
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 IMAGENET_CONFIGS = sorted((ROOT / 'configs' / 'imagenet').glob('*.py'))
 DEMO_CONFIG = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
 ALL_CONFIGS = IMAGENET_CONFIGS + [DEMO_CONFIG]
@@ -75,6 +76,7 @@ def test_config_set_is_complete() -> None:
     assert {p.stem for p in IMAGENET_CONFIGS} == set(EXPECTED_BACKBONES)
 
 
+@pytest.mark.slow  # a full-size classifier per config
 @pytest.mark.parametrize('path', ALL_CONFIGS, ids=lambda p: p.stem)
 def test_config_builds(path: Path) -> None:
     cfg = load(path)
@@ -190,7 +192,8 @@ def test_paper_heads() -> None:
         assert type(backbone.transitions[-1][1]) is torch.nn.Identity, name
     for name in ('seresnet50_8xb32_in1k', 'rkan-senet50_8xb32_in1k'):
         backbone = build_classifier(load(ROOT / 'configs' / 'imagenet' / f'{name}.py')).backbone
-        se_convs = [m for n, m in backbone.named_modules() if n.endswith(('se_layer.conv1.conv', 'se_layer.conv2.conv'))]
+        se_convs = [m for n, m in backbone.named_modules()
+                    if n.endswith(('se_layer.conv1.conv', 'se_layer.conv2.conv'))]
         assert len(se_convs) == 2 * 16 and all(c.bias is None for c in se_convs), name
 
 

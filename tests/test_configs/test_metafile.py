@@ -17,7 +17,8 @@ from mmengine.registry import init_default_scope
 
 import rkan_mmdet  # noqa: F401  (registers the RKAN backbones)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 CONFIGS = sorted(str(p.relative_to(ROOT)) for pattern in ('configs/*.py', 'configs/imagenet/*.py')
                  for p in ROOT.glob(pattern))
 # docs/spec.md §4: Mask R-CNN on COCO 2017 val (AP bbox, AP bbox 50, AP mask, AP mask 50)
@@ -97,6 +98,7 @@ def test_results_are_the_papers_and_labelled() -> None:
             'Instance Segmentation': {'mask AP': mask, 'mask AP@0.5': mask50}}
 
 
+@pytest.mark.slow  # a full-size model per config
 @pytest.mark.parametrize('config', CONFIGS)
 def test_parameter_counts_match_built_models(config: str) -> None:
     cfg = Config.fromfile(str(ROOT / config))

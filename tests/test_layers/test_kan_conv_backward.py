@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from rkan_mmdet.models.layers import KANConv2d
 from rkan_mmdet.models.layers.kan_bases import KAN_TYPES
-from rkan_mmdet.models.layers.kan_conv import conv_input_grad
+from rkan_mmdet.models.layers.kan_conv_op import conv_input_grad
 
 
 @pytest.mark.parametrize('stride', [1, 2, 3])

@@ -45,6 +45,13 @@ def make_rois(dtype: torch.dtype, scale: float) -> torch.Tensor:
     return torch.cat([rois, special]).to(dtype)
 
 
+#: The kernel's own tests; a portable install (no compiler) has no kernel.
+needs_extension = pytest.mark.skipif(
+    threaded._ext is None,
+    reason='rkan_mmdet._roi_align_cpu is not built (portable install): mmcv runs')
+
+
+@needs_extension
 @pytest.mark.parametrize('threads', [1, 4], indirect=True)
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
 @pytest.mark.parametrize('aligned', [True, False])
@@ -106,9 +113,21 @@ def test_other_cases_fall_back_to_mmcv(case: str) -> None:
         assert torch.equal(layer(x, rois), reference(x, rois))
 
 
-def test_extension_is_built() -> None:
-    """`pip install --no-build-isolation -e .` (tools/install.sh) builds it."""
-    assert threaded._ext is not None, 'rkan_mmdet._roi_align_cpu is not built'
+def test_without_the_extension_mmcv_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A portable install (no compiler): every call is mmcv's op, bitwise."""
+    monkeypatch.setattr(threaded, '_ext', None)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 6, 13, 17, generator=gen)
+    rois = make_rois(torch.float32, 1 / 4)
+    ours, mmcv = ThreadedRoIAlign(7, 1 / 4), RoIAlign(7, 1 / 4)
+    assert not threaded_roi_align_available(ours, x, rois)
+    x_ours, x_mmcv = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y_ours, y_mmcv = ours(x_ours, rois), mmcv(x_mmcv, rois)
+    assert type(y_ours.grad_fn).__name__ != 'ThreadedRoIAlignFunctionBackward'
+    assert torch.equal(y_ours, y_mmcv)
+    y_ours.sum().backward()
+    y_mmcv.sum().backward()
+    assert torch.equal(x_ours.grad, x_mmcv.grad)
 
 
 def test_extractor_is_single_roi_extractor_with_threaded_layers() -> None:

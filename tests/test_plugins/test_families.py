@@ -8,8 +8,8 @@ import pytest
 import torch
 from mmdet.models.backbones import RegNet, Res2Net, ResNeSt, ResNetV1d
 
+from rkan_mmdet.analysis.param_count import all_params
 from rkan_mmdet.models import RKANRegNet, RKANRes2Net, RKANResNeSt, RKANResNetV1d
-from tools.analysis.param_count import all_params
 
 ELA = [dict(cfg=dict(type='ELA'), position='after_conv3')]
 # docs/families.md §5: 1,578,083 for every ResNet-50-width last stage; RegNetX-3.2GF's

@@ -8,6 +8,8 @@ from mmdet.models.backbones import ResNet
 from rkan_mmdet.models import RKANResNet
 from tests.onnx_utils import assert_onnx_matches
 
+pytestmark = pytest.mark.slow  # ONNX export of ResNet-50s with every plugin
+
 
 def randomise_plugins(model: torch.nn.Module, name: str) -> None:
     """Random plugin weights (SA starts with cw = sw = 0, hiding its maths)."""

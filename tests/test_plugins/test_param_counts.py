@@ -17,9 +17,9 @@ import pytest
 import torch
 from mmdet.models.backbones import ResNet, ResNeXt
 
+from rkan_mmdet.analysis.param_count import all_params, profiler_params
 from rkan_mmdet.models import RKANResNet, RKANResNeXt
 from rkan_mmdet.models.plugins import eca_kernel_size
-from tools.analysis.param_count import all_params, profiler_params
 
 WIDTHS = [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
 RESNET50 = 23_508_032
@@ -67,6 +67,7 @@ def test_plain_backbones() -> None:
     assert profiled(RKANResNet(depth=50)) == RESNET50 + RKAN - KAN_CUSTOM
 
 
+@pytest.mark.slow  # profiled ResNet-50s per plugin
 @pytest.mark.parametrize('type_name', sorted(PER_BLOCK))
 def test_resnet50_and_rkan_resnet50(type_name: str) -> None:
     full, prof = ADDED[type_name]
@@ -78,6 +79,7 @@ def test_resnet50_and_rkan_resnet50(type_name: str) -> None:
     assert profiled(rkan) - profiled(plain) == RKAN - KAN_CUSTOM
 
 
+@pytest.mark.slow  # profiled ResNeXt-50s per plugin
 @pytest.mark.parametrize('type_name', sorted(PER_BLOCK))
 def test_resnext50_and_rkan_resnext50(type_name: str) -> None:
     """Same widths after conv3 as ResNet-50, so the same plugin counts."""

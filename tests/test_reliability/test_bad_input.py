@@ -275,10 +275,10 @@ def argv_of(case: Case, data: Path, tmp: Path, checkpoint: Optional[str]) -> Lis
     return argv + options + [fill(option) for option in case.options]
 
 
-@pytest.mark.parametrize('case', CASES, ids=[case.name for case in CASES])
-def test_bad_input_is_one_error_line(case: Case, tiny_coco: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def check_case(case: Case, tiny_coco: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run ``case`` on a copy of ``tiny_coco``: exit 2, one ``error:`` line
+    holding every ``expected`` text, no traceback, no payload run."""
     data = tmp_path / 'coco'
     shutil.copytree(tiny_coco, data)
     checkpoint = case.breakage(data, tmp_path) if case.breakage else None
@@ -291,6 +291,13 @@ def test_bad_input_is_one_error_line(case: Case, tiny_coco: Path, tmp_path: Path
         assert text.format(d=data, t=tmp_path) in errors[0]
     assert 'Traceback' not in err + out
     assert not (tmp_path / 'marker').exists()  # the malicious pickle never ran
+
+
+@pytest.mark.parametrize('case', CASES, ids=[case.name for case in CASES])
+def test_bad_input_is_one_error_line(case: Case, tiny_coco: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    check_case(case, tiny_coco, tmp_path, capsys, monkeypatch)
 
 
 def test_table_has_at_least_30_distinct_inputs() -> None:

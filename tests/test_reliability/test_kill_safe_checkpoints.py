@@ -18,13 +18,13 @@ import pytest
 import torch
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.fileio.backends import LocalBackend
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import rkan_mmdet  # noqa: F401  (safe loading, KillSafeCheckpointHook)
 from rkan_mmdet.engine import KillSafeCheckpointHook
 
+from ..test_utils.toy_models import ToyModel
 from .conftest import PYTHON, run, train_command
 
 KILL_SWITCH = 'tests/test_reliability/kill_switch.py'
@@ -64,16 +64,6 @@ def test_sigkill_during_a_save_keeps_a_loadable_checkpoint(
     assert checkpoint_named_by(work_dir) == work_dir / 'iter_3.pth'
     assert sorted(p.name for p in work_dir.glob('*.pth')) == ['iter_3.pth']
     assert leftovers(work_dir) == []
-
-
-class ToyModel(BaseModel):
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs: torch.Tensor, mode: str = 'tensor'):
-        out = self.linear(torch.stack(inputs) if isinstance(inputs, list) else inputs)
-        return {'loss': out.pow(2).mean()} if mode == 'loss' else [out]
 
 
 class RisingMetric(BaseMetric):

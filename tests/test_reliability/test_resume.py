@@ -123,6 +123,7 @@ def test_failed_write_keeps_the_previous_checkpoint(
     assert sorted(p.name for p in good_checkpoint.parent.iterdir()) == ['iter_1.pth']
 
 
+@pytest.mark.slow  # a subprocess killed mid-write
 def test_sigkill_mid_write_keeps_the_previous_checkpoint(good_checkpoint: Path) -> None:
     """A real crash: the writer dies (SIGKILL) after half of the new bytes."""
     crash = (

@@ -1,13 +1,9 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic COCO set,
 the missing-data message, and the command-line switches of both tools."""
-import importlib.util
 import json
 import re
-import subprocess
-import sys
 from argparse import Namespace
 from pathlib import Path
-from types import ModuleType
 from typing import List
 
 import cv2
@@ -17,6 +13,8 @@ import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
+from rkan_mmdet.analysis import profile_train_step
+from rkan_mmdet.analysis.kan_function_data import build_model
 from rkan_mmdet.cli import test as test_cli
 from rkan_mmdet.cli import train as train_cli
 from rkan_mmdet.data_checks.dataset_paths import missing_data_message
@@ -24,51 +22,21 @@ from rkan_mmdet.demo import coco_data
 from rkan_mmdet.demo import run as demo
 from rkan_mmdet.models import KANConv2d
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
+from .. import ROOT
+from ..demo_runs import DEMO, IMAGE_SIZE, PYTHON, run, shrink
+
 COCO_CONFIG = ROOT / 'configs' / 'mask_rcnn_rkanet50_1x_coco.py'
 
 
-def analysis_tool(name: str) -> ModuleType:
-    """``tools/analysis/<name>.py`` under a unique name (``tools/`` is no package)."""
-    spec = importlib.util.spec_from_file_location(f'rkan_tool_{name}',
-                                                  ROOT / 'tools' / 'analysis' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def shrink(data: Path) -> List[str]:
-    """--cfg-options that point the demo at ``data`` and make it tiny."""
-    options = ['train_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
-               'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1',
-               'model.test_cfg.rcnn.score_thr=0.0']
-    # the demo trains without validation (tools/test.py evaluates once)
-    for loader in ('train', 'test'):
-        options += [f'{loader}_dataloader.dataset.data_root={data}/',
-                    f'{loader}_dataloader.num_workers=0',
-                    f'{loader}_dataloader.persistent_workers=False']
-    options.append(f'test_evaluator.ann_file={data}/annotations/instances_val2017.json')
-    return options
-
-
-def run(args: List[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
-
-@pytest.fixture(scope='module')
-def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp('data') / 'coco_demo'
-    done = run(['tools/demo/make_coco_demo.py', '--out', str(data), '--num-train', '4',
-                '--num-val', '2', '--size', '128'])
-    assert done.returncode == 0, done.stderr
-    return data
+def one_epoch(data: Path) -> List[str]:
+    """--cfg-options of the demo's own epoch loop for one epoch (2 iterations)
+    on ``data``, checkpoint at its end, test loader on ``data`` too."""
+    return shrink(data, epochs=1, checkpoint_interval=1, test=True)
 
 
 def test_generator_is_deterministic(tiny_coco: Path, tmp_path: Path) -> None:
     again = tmp_path / 'again'
-    coco_data.make_dataset(str(again), 4, 2, 128, 0)
+    coco_data.make_dataset(str(again), 4, 2, IMAGE_SIZE, 0)
     for split in ('train', 'val'):
         name = f'annotations/instances_{split}2017.json'
         assert (again / name).read_text() == (tiny_coco / name).read_text()
@@ -109,10 +77,10 @@ def test_demo_regenerates_data_of_another_generator_version(tmp_path: Path) -> N
 def tiny_trained(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The work dir of a 2-iteration ``tools/train.py`` run of the demo on tiny_coco."""
     work_dir = tmp_path_factory.mktemp('trained') / 'work'
-    trained = run(['tools/train.py', str(DEMO), '--work-dir', str(work_dir),
-                   '--cfg-options', *shrink(tiny_coco)])
+    trained = run([PYTHON, 'tools/train.py', str(DEMO), '--work-dir', str(work_dir),
+                   '--cfg-options', *one_epoch(tiny_coco)])
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert 'Epoch(train) [1][2/2]' in trained.stdout + trained.stderr
+    assert 'Iter(train) [2/2]' in trained.stdout + trained.stderr  # 4 images, batch 2
     assert (work_dir / 'last_checkpoint').read_text().strip() == str(work_dir / 'epoch_1.pth')
     return work_dir
 
@@ -120,9 +88,9 @@ def tiny_trained(tiny_coco: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def test_train_then_test_reports_coco_ap(tiny_coco: Path, tiny_trained: Path,
                                          tmp_path: Path) -> None:
     work_dir, show_dir = tiny_trained, tmp_path / 'show'
-    tested = run(['tools/test.py', str(DEMO), str(work_dir / 'epoch_1.pth'),
+    tested = run([PYTHON, 'tools/test.py', str(DEMO), str(work_dir / 'epoch_1.pth'),
                   '--work-dir', str(work_dir), '--show-dir', str(show_dir),
-                  '--cfg-options', *shrink(tiny_coco)])
+                  '--cfg-options', *one_epoch(tiny_coco)])
     assert tested.returncode == 0, tested.stderr[-3000:]
     metrics = demo.read_test_metrics(work_dir)
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
@@ -140,18 +108,18 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     checkpoint = tiny_trained / 'epoch_1.pth'
     monkeypatch.chdir(tiny_trained.parent)
     pictures = demo.write_pictures(checkpoint, Path(tiny_trained.name), tiny_coco / 'val2017',
-                                   shrink(tiny_coco), num_drawn=1)
+                                   one_epoch(tiny_coco), num_drawn=1)
     out = tiny_trained / 'pictures'
     assert sorted(pictures) == ['curves', 'kan_functions', 'predictions']
 
     assert pictures['predictions'] == [out / 'predictions' / '000001.jpg']
     drawn = cv2.imread(str(pictures['predictions'][0]))
-    assert drawn.shape == (128, 256, 3)  # two 128 px panels: ground truth, prediction
+    # two panels of the data's size: ground truth, prediction
+    assert drawn.shape == (IMAGE_SIZE, 2 * IMAGE_SIZE, 3)
     assert sorted(p.name for p in (out / 'test_runs').glob('predictions.*.json')) == [
         'predictions.bbox.json', 'predictions.segm.json']
 
-    kan_tool = analysis_tool('plot_kan_functions')
-    model = kan_tool.build_model(Config.fromfile(str(DEMO)))
+    model = build_model(Config.fromfile(str(DEMO)))
     names = [name for name, m in model.named_modules() if isinstance(m, KANConv2d)]
     assert len(names) == 2  # RKAN on stage 4: the stride-2 and the last-stage KAN conv
     assert sorted(pictures['kan_functions']) == sorted(
@@ -163,8 +131,9 @@ def test_demo_ends_with_three_kinds_of_pictures(tiny_coco: Path, tiny_trained: P
     assert cv2.imread(str(out / 'losses.png')).shape == (600, 800, 3)
 
 
+@pytest.mark.slow  # tools/train.py in a subprocess
 def test_missing_coco_data_gives_one_message(tmp_path: Path) -> None:
-    done = run([str(ROOT / 'tools' / 'train.py'), str(COCO_CONFIG)], cwd=tmp_path)
+    done = run([PYTHON, str(ROOT / 'tools' / 'train.py'), str(COCO_CONFIG)], cwd=tmp_path)
     expected = (
         'Dataset not found: data/coco does not exist '
         '(config mask_rcnn_rkanet50_1x_coco.py).\n'
@@ -226,9 +195,8 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
     """tools/analysis/profile_train_step.py on the demo: one profiled iteration,
     each top-level part's forward share and the backward + optimizer rest add
     up to 100 %, and the operator table names the demo's threaded RoIAlign."""
-    tool = analysis_tool('profile_train_step')
-    tool.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
-               '--cfg-options', *shrink(tiny_coco)])
+    profile_train_step.main([str(DEMO), '--iters', '1', '--warmup', '1', '--top', '40',
+                             '--cfg-options', *one_epoch(tiny_coco)])
     out = capsys.readouterr().out
     shares = dict(re.findall(r'^  (\S+(?: \+ \S+)?)\s+(-?[\d.]+) %$', out, re.M))
     assert list(shares) == ['data_preprocessor', 'backbone', 'neck', 'rpn_head', 'roi_head',
@@ -240,7 +208,6 @@ def test_profile_train_step_splits_an_iteration(tiny_coco: Path,
 
 def test_profile_labels_only_the_outermost_call() -> None:
     """A head whose loss() calls its own forward is one range, not two."""
-    tool = analysis_tool('profile_train_step')
 
     class Head(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -251,10 +218,10 @@ def test_profile_labels_only_the_outermost_call() -> None:
 
     model = torch.nn.Module()
     model.head = Head()
-    assert tool.label_parts(model) == ['head']
+    assert profile_train_step.label_parts(model) == ['head']
     with torch.profiler.profile() as prof:
         with torch.profiler.record_function('train_step'):
             model.head.loss(torch.ones(3))
     counts = {e.key: e.count for e in prof.key_averages()}
     assert counts['part:head'] == 1
-    assert tool.part_times(prof, ['head'])['head'] > 0
+    assert profile_train_step.part_times(prof, ['head'])['head'] > 0

@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 
 import rkan_mmdet  # noqa: F401  (registers the RKAN backbones)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
+
 CONFIG = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
 CLASSES = ('circle', 'square', 'triangle', 'star')
 

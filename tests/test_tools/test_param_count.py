@@ -1,16 +1,14 @@
-"""tools/analysis/param_count.py: the paper's profiler count skips GroupNorm,
+"""rkan_mmdet.analysis.param_count: the paper's profiler count skips GroupNorm,
 custom parameters and modules that do not run; sum(p.numel()) counts all;
-benchmark.py prints both, labelled."""
-import subprocess
-import sys
+the benchmark prints both, labelled."""
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from tools.analysis.param_count import all_params, profiler_params  # noqa: E402
+from rkan_mmdet.analysis import benchmark
+from rkan_mmdet.analysis.param_count import all_params, profiler_params
 
 
 class Toy(nn.Module):
@@ -38,27 +36,31 @@ def test_counts_follow_the_profiler_rule() -> None:
     assert model.bn.num_batches_tracked == 0               # ran in eval mode
 
 
-def test_benchmark_prints_both_counts_labelled(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, 'tools/analysis/benchmark.py', 'rkanet50', '--params-only',
-         '--backbone-only', '--plugin', 'ELA', '--input-size', '64', '64',
-         '--json', str(tmp_path / 'params.json')],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    row = next(line for line in run.stdout.splitlines() if line.startswith('rkanet50'))
+def test_benchmark_prints_both_counts_labelled(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    benchmark.main(['rkanet50', '--params-only', '--backbone-only', '--plugin', 'ELA',
+                    '--input-size', '64', '64', '--json', str(tmp_path / 'params.json')])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith('rkanet50'))
     # RKAN-R50 + ELA backbone: 23,508,032 + 876,032 + 1,578,083 (tests/test_plugins)
     assert row.split()[:5] == ['rkanet50', 'backbone', 'ELA', '25,962,147', '25,931,840']
-    assert 'params M: all parameters: sum(p.numel() for p in model.parameters())' in run.stdout
-    assert 'profiler M: profiler count:' in run.stdout and 'skips GroupNorm' in run.stdout
-    assert 'median' not in run.stdout  # nothing timed
+    assert 'params M: all parameters: sum(p.numel() for p in model.parameters())' in out
+    assert 'profiler M: profiler count:' in out and 'skips GroupNorm' in out
+    assert 'median' not in out  # nothing timed
 
 
-def test_plugin_on_a_backbone_without_plugins_is_one_line_exit_2() -> None:
-    run = subprocess.run(
-        [sys.executable, 'tools/analysis/benchmark.py', 'senet50', '--params-only',
-         '--plugin', 'ELA'], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 2
-    assert run.stderr.strip().splitlines()[-1] == (
-        "error: --plugin ELA: the backbone of senet50 (PlainSEResNet) takes no mmdet "
-        "'plugins' argument")
-    assert 'Traceback' not in run.stderr
+@pytest.mark.parametrize('argv,message', [
+    (['senet50', '--params-only', '--plugin', 'ELA'],
+     "error: --plugin ELA: the backbone of senet50 (PlainSEResNet) takes no mmdet "
+     "'plugins' argument"),
+    (['resnet5', '--params-only'],
+     "error: unknown model 'resnet5': not a preset (resnet50, rkanet50, rkanet50_2xl, "
+     "senet50, rkan_senet50) nor a config file"),
+])
+def test_bad_model_or_plugin_is_one_line_exit_2(argv: list, message: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main([*argv, '--json', str(tmp_path / 'params.json')])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [message]
+    assert not (tmp_path / 'params.json').exists()

@@ -1,4 +1,5 @@
-"""tools/analysis/plot_kan_functions.py and plot_curves.py on real models and logs.
+"""rkan_mmdet.analysis.kan_functions and .curves (tools/analysis/plot_kan_functions.py,
+plot_curves.py) on real models and logs.
 
 The KAN plots run on the detection demo's seeded initial state, on a bare
 backbone checkpoint written here, and on the checkpoint of a real 2-iteration
@@ -6,13 +7,9 @@ backbone checkpoint written here, and on the checkpoint of a real 2-iteration
 logs feed the curve tool. Every PNG must have the tools' fixed pixel size.
 """
 import copy
-import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, List
 
 import numpy as np
@@ -22,27 +19,20 @@ from mmengine.config import Config
 from PIL import Image
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
+from rkan_mmdet.analysis import curves as curve_tool
+from rkan_mmdet.analysis import kan_function_data as kan_tool
+from rkan_mmdet.analysis import kan_functions
 from rkan_mmdet.models import KANConv2d
 
-ROOT = Path(__file__).resolve().parents[2]
-DET_DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
-CLS_DEMO = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
+from .. import ROOT
+from ..demo_runs import CLASSIFIER_DEMO as CLS_DEMO
+from ..demo_runs import DEMO as DET_DEMO
+
 KAN_PNG = (900, 800)  # (width, height): figsize (9, 8) at dpi 100
 CURVE_PNG = (800, 600)  # figsize (8, 6) at dpi 100
 FAST = ['--num-images', '1', '--image-size', '64']
 
 
-def load_tool(name: str) -> ModuleType:
-    """Import ``tools/analysis/<name>.py`` (``tools`` is not on ``sys.path``)."""
-    spec = importlib.util.spec_from_file_location(
-        f'rkan_tool_{name}', ROOT / 'tools' / 'analysis' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-kan_tool = load_tool('plot_kan_functions')
-curve_tool = load_tool('plot_curves')
 
 
 def png_size(path: Path) -> tuple:
@@ -78,28 +68,10 @@ def assert_curves_are_tap_functions(model: torch.nn.Module,
         np.testing.assert_allclose(f, expected.numpy(), rtol=1e-6, atol=1e-6)
 
 
-@pytest.fixture(scope='module')
-def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
-    """A real 2-iteration tools/train.py run of the classification demo."""
-    tmp = tmp_path_factory.mktemp('cls_run')
-    data = tmp / 'imagenet_demo'
-    subprocess.run([sys.executable, 'tools/demo/make_imagenet_demo.py', '--out',
-                    str(data), '--num-train', '2', '--num-val', '1', '--size', '48'],
-                   cwd=ROOT, check=True, capture_output=True)
-    work_dir = tmp / 'work_dir'
-    options = [f'{loader}.dataset.data_root={data}'
-               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    options += ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
-    subprocess.run([sys.executable, 'tools/train.py', str(CLS_DEMO), '--work-dir',
-                    str(work_dir), '--cfg-options', *options],
-                   cwd=ROOT, check=True, capture_output=True)
-    return dict(data=data, work_dir=work_dir, checkpoint=work_dir / 'epoch_1.pth')
-
-
 # ------------------------------------------------------------ KAN functions
 def test_kan_plots_of_initial_state(tmp_path: Path) -> None:
-    paths = kan_tool.main([str(DET_DEMO), '--random-input', *FAST,
-                           '--out-dir', str(tmp_path)])
+    paths = kan_functions.main([str(DET_DEMO), '--random-input', *FAST,
+                                '--out-dir', str(tmp_path)])
     model = kan_tool.build_model(Config.fromfile(str(DET_DEMO)), seed=0)
     assert_one_png_per_conv(paths, tmp_path, conv_names(model))
     # seeded: a second build has the same KAN weights
@@ -119,8 +91,8 @@ def test_kan_plots_from_bare_backbone_checkpoint(tmp_path: Path) -> None:
     ckpt = tmp_path / 'backbone.pth'
     torch.save({'state_dict': source.backbone.state_dict(), 'meta': {}}, ckpt)
     out_dir = tmp_path / 'plots'
-    paths = kan_tool.main([str(DET_DEMO), '--checkpoint', str(ckpt),
-                           '--range', '-2', '2', '--out-dir', str(out_dir)])
+    paths = kan_functions.main([str(DET_DEMO), '--checkpoint', str(ckpt),
+                                '--range', '-2', '2', '--out-dir', str(out_dir)])
     assert_one_png_per_conv(paths, out_dir, conv_names(source))
 
     model = kan_tool.build_model(cfg, seed=0)
@@ -132,16 +104,16 @@ def test_kan_plots_from_bare_backbone_checkpoint(tmp_path: Path) -> None:
                            kan_tool.compute_curves(kan_tool.kan_convs(initial)[name], -1, 1)[1])
 
 
-def test_kan_plots_from_trained_classifier(trained_run: Dict[str, Path], tmp_path: Path) -> None:
+def test_kan_plots_from_trained_classifier(trained_classifier: Dict[str, Path], tmp_path: Path) -> None:
     """The real training checkpoint (``backbone.`` keys), with the forward pass on
     its images, into the classifier and into the detector."""
-    ckpt = trained_run['checkpoint']
+    ckpt = trained_classifier['checkpoint']
     state = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
     for config in (CLS_DEMO, DET_DEMO):
         out_dir = tmp_path / config.stem
-        paths = kan_tool.main([str(config), '--checkpoint', str(ckpt), '--images',
-                               str(trained_run['data']), '--num-images', '2',
-                               '--image-size', '48', '--out-dir', str(out_dir)])
+        paths = kan_functions.main([str(config), '--checkpoint', str(ckpt), '--images',
+                                    str(trained_classifier['data']), '--num-images', '2',
+                                    '--image-size', '48', '--out-dir', str(out_dir)])
         model = kan_tool.build_model(Config.fromfile(str(config)))
         assert_one_png_per_conv(paths, out_dir, conv_names(model))
         kan_tool.load_weights(model, str(ckpt))
@@ -168,7 +140,7 @@ def test_input_ranges_are_quantiles_of_conv_inputs() -> None:
 def test_kan_tool_errors(tmp_path: Path) -> None:
     resnet = ROOT / 'configs' / 'imagenet' / 'resnet50_8xb32_in1k.py'
     with pytest.raises(SystemExit, match='builds no KANConv2d'):
-        kan_tool.main([str(resnet), '--range', '-1', '1', '--out-dir', str(tmp_path)])
+        kan_functions.main([str(resnet), '--range', '-1', '1', '--out-dir', str(tmp_path)])
     model = kan_tool.build_model(Config.fromfile(str(CLS_DEMO)))
     no_kan = {k: v for k, v in model.state_dict().items() if 'kan_conv' not in k}
     ckpt = tmp_path / 'no_kan.pth'
@@ -178,12 +150,12 @@ def test_kan_tool_errors(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match='missing.pth does not exist'):
         kan_tool.load_weights(model, str(tmp_path / 'missing.pth'))
     with pytest.raises(SystemExit, match='LO must be below HI'):
-        kan_tool.main([str(CLS_DEMO), '--range', '1', '-1'])
+        kan_functions.main([str(CLS_DEMO), '--range', '1', '-1'])
 
 
 # ------------------------------------------------------------ training curves
-def test_curves_of_a_real_run(trained_run: Dict[str, Path], tmp_path: Path) -> None:
-    work_dir = trained_run['work_dir']
+def test_curves_of_a_real_run(trained_classifier: Dict[str, Path], tmp_path: Path) -> None:
+    work_dir = trained_classifier['work_dir']
     paths = curve_tool.main([str(work_dir), '--out-dir', str(tmp_path)])
     assert [p.name for p in paths] == ['losses.png', 'metrics.png']
     for path in paths:
@@ -199,8 +171,8 @@ def test_curves_of_a_real_run(trained_run: Dict[str, Path], tmp_path: Path) -> N
     assert metrics == {'accuracy/top1': ([1], [lines[2]['accuracy/top1']])}
 
 
-def test_curves_pick_the_latest_run(trained_run: Dict[str, Path], tmp_path: Path) -> None:
-    run = curve_tool.find_log(trained_run['work_dir']).parent.parent
+def test_curves_pick_the_latest_run(trained_classifier: Dict[str, Path], tmp_path: Path) -> None:
+    run = curve_tool.find_log(trained_classifier['work_dir']).parent.parent
     work_dir = tmp_path / 'work_dir'
     shutil.copytree(run, work_dir / '20000101_000000')  # an older run: train lines only
     log = work_dir / '20000101_000000' / 'vis_data' / 'scalars.json'

@@ -7,8 +7,6 @@ then build the detection demo's backbone with
 For the full-size pairs the backbone keys and shapes are compared directly.
 """
 import copy
-import subprocess
-import sys
 from pathlib import Path
 from typing import Dict
 
@@ -20,9 +18,9 @@ from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_with_p
 
 import rkan_mmdet  # noqa: F401  (registers backbones, safe checkpoint loading)
 
-ROOT = Path(__file__).resolve().parents[2]
-CLS_DEMO = ROOT / 'configs' / 'demo' / 'rkanet18_cls_demo.py'
-DET_DEMO = ROOT / 'configs' / 'demo' / 'mask_rcnn_rkanet18_demo.py'
+from .. import ROOT
+from ..demo_runs import DEMO as DET_DEMO
+
 # classification config (configs/imagenet) -> detection config (configs)
 PAIRS = {
     'resnet50_8xb32_in1k': 'mask_rcnn_r50_1x_coco',
@@ -54,24 +52,10 @@ def shapes(module: torch.nn.Module) -> Dict[str, torch.Size]:
     return {k: v.shape for k, v in module.state_dict().items()}
 
 
-@pytest.fixture(scope='module')
-def demo_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Train the classification demo for 2 iterations; return its checkpoint."""
-    tmp = tmp_path_factory.mktemp('pretrain')
-    data = tmp / 'imagenet_demo'
-    subprocess.run([sys.executable, 'tools/demo/make_imagenet_demo.py', '--out',
-                    str(data), '--num-train', '2', '--num-val', '1', '--size', '48'],
-                   cwd=ROOT, check=True)
-    work_dir = tmp / 'work_dir'
-    options = [f'{loader}.dataset.data_root={data}'
-               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    # 5 classes x 2 images, batch 8: 2 iterations in the one epoch
-    options += ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
-    subprocess.run([sys.executable, 'tools/train.py', str(CLS_DEMO), '--work-dir',
-                    str(work_dir), '--cfg-options', *options], cwd=ROOT, check=True)
-    checkpoint = work_dir / 'epoch_1.pth'
-    assert checkpoint.is_file()
-    return checkpoint
+@pytest.fixture
+def demo_checkpoint(trained_classifier: Dict[str, Path]) -> Path:
+    """The classifier demo's checkpoint after its 2 iterations."""
+    return trained_classifier['checkpoint']
 
 
 def test_demo_checkpoint_is_a_trained_classifier(demo_checkpoint: Path) -> None:
@@ -109,6 +93,7 @@ def test_demo_checkpoint_loads_into_detection_backbone(demo_checkpoint: Path) ->
     assert backbone(torch.zeros(1, 3, 64, 64))[-1].shape == (1, 512, 2, 2)
 
 
+@pytest.mark.slow  # full-size classifier and detector per pair
 @pytest.mark.parametrize('cls_name', sorted(PAIRS))
 def test_full_size_backbones_match(cls_name: str) -> None:
     """Each ImageNet config's backbone has exactly its detection twin's tensors."""

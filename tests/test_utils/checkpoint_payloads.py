@@ -144,3 +144,23 @@ def payloads(marker: Path) -> Dict[str, tuple[Callable[[Path], None], str]]:
             b'}' + text('x') + call(system, cmd) + b's' + b'b'),
                                 'posix.system'),
     }
+
+
+def invalid_utf32_scalar() -> bytes:
+    """A numpy ``<U1`` scalar whose 4 bytes are a UTF-16 surrogate, not a
+    code point (numpy raises ``SystemError`` reading it)."""
+    dtype = call(glob('numpy', 'dtype'), text('U1'), b'\x89', b'\x88') + tup(
+        b'K\x03', text('<'), b'NNN', b'K\x04', b'K\x04', b'K\x08') + b'b'
+    return call(glob('numpy._core.multiarray', 'scalar'), dtype,
+                raw_bytes(b'\x00\xd8\x00\x00'))
+
+
+def zero_itemsize_array(length: int = 2**62) -> bytes:
+    """An array of ``length`` items of dtype ``U0`` (item size 0: no bytes to
+    check the shape against; numpy's ``mean()`` loops over every item)."""
+    spec = call(glob('numpy', 'dtype'), text('U0'), b'\x89', b'\x88') + tup(
+        b'K\x03', text('<'), b'NNN', b'K\x00', b'K\x04', b'K\x08') + b'b'
+    return call(glob('numpy._core.multiarray', '_reconstruct'),
+                glob('numpy', 'ndarray'), tup(b'K\x00'), raw_bytes(b'b')) + tup(
+        b'K\x01', tup(b'\x8a\x08' + struct.pack('<q', length)), spec, b'\x89',
+        raw_bytes(b'')) + b'b'

@@ -66,6 +66,16 @@ def test_code_in_config_text_is_refused(text: str, problem: str) -> None:
      'the config text in W is not readable: line 1 has a range longer than '
      '4096'),
     (b'x = 1', 'the config text in W is a bytes, not a string'),
+    # issue 27: what escaped the parser as OverflowError/ValueError/TypeError
+    ('gpu_ids = range(0, 100000000000000000000000)', 'the config text in W is '
+     'not readable: line 1 has range(0, 100000000000000000000000), which has '
+     'no length'),
+    ('gpu_ids = range(0, 10, 0)', 'the config text in W is not readable: line '
+     '1 has range(0, 10, 0), which has no length'),
+    ('x = {1, [2]}', 'the config text in W is not readable: line 1 has an '
+     'unhashable set item'),
+    ('x = {(1, [2]): 3}', 'the config text in W is not readable: line 1 has '
+     'an unhashable dict key'),
 ])
 def test_unreadable_config_text_is_one_line(text: Any, message: str) -> None:
     with pytest.raises(CheckpointError) as info:
@@ -119,16 +129,20 @@ def test_resume_never_executes_meta_config(trained: Path, tmp_path: Path,
     assert Path(marker).exists()
 
 
-def test_resume_still_checks_gpu_ids_read_as_data(trained: Path,
-                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize('flexible', [False, True],
+                         ids=['Runner', 'FlexibleRunner'])
+def test_resume_still_checks_gpu_ids_read_as_data(trained: Path, tmp_path: Path,
+                                                   flexible: bool) -> None:
     two_gpus = with_meta_config(trained, tmp_path / 'two.pth',
                                 "gpu_ids = range(0, 2)\nx = dict(a='b')\n")
-    with pytest.raises(RuntimeError,
-                       match='Number of GPUs used for current experiment is '
-                       'not consistent'):
-        resume(two_gpus, tmp_path)
+    with pytest.raises(CheckpointError) as info:  # mmengine: a traceback
+        resume(two_gpus, tmp_path, flexible)
+    assert str(info.value) == (
+        f"checkpoint '{two_gpus}' cannot be resumed from: its meta['config'] "
+        'gpu_ids say it was trained on 2 GPU(s), and this run has 1 '
+        'process(es); resume with as many, or set auto_scale_lr.enable=True')
     one_gpu = with_meta_config(trained, tmp_path / 'one.pth', 'gpu_ids = [0]')
-    assert resume(one_gpu, tmp_path).iter == 3
+    assert resume(one_gpu, tmp_path, flexible).iter == 3
 
 
 def test_resume_needs_a_training_checkpoint(tmp_path: Path) -> None:
@@ -207,7 +221,15 @@ def _evil_config(case: str, marker: Path) -> str:
         'eval of another string': lambda: as_text(
             with_model(backbone={**backbone, 'style': run})),
         'import by scope': lambda: as_text(with_model(_scope_='antigravity')),
+        **{f'collate_fn {name}': (lambda name=name: as_text({
+            **TINY_DETECTOR, 'test_dataloader': {
+                **TINY_DETECTOR['test_dataloader'], 'collate_fn': name}}))
+           for name in COLLATE_PAYLOADS},
     }[case]()
+
+
+#: collate_fn strings that mmengine's FUNCTIONS.get would import and call
+COLLATE_PAYLOADS = ('trust27_payload.f', 'this.s', 'os.system', 'builtins.print')
 
 
 @pytest.mark.parametrize('case,problem', [
@@ -218,11 +240,18 @@ def _evil_config(case: str, marker: Path) -> str:
     ('eval of another string', "model.backbone.style = \"__import__('os')"),
     ('import by scope', "model._scope_ = 'antigravity' is not a registered "
      'scope (building it would import it)'),
+    *[(f'collate_fn {name}', f"test_dataloader.collate_fn = '{name}' is not a "
+       'registered function (looking it up would import it)')
+      for name in COLLATE_PAYLOADS],
 ])
 @pytest.mark.parametrize('where', ['meta', 'message_hub'])
 def test_det_inferencer_refuses_a_config_that_would_run_code(
-        tmp_path: Path, case: str, problem: str, where: str) -> None:
+        tmp_path: Path, case: str, problem: str, where: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / 'marker'
+    (tmp_path / 'trust27_payload.py').write_text(  # imported = marker
+        f'open({str(marker)!r}, "w").close()\ndef f(batch):\n    return batch\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
     weights = detector_checkpoint(tmp_path / 'evil.pth',
                                   _evil_config(case, marker), where)
     with pytest.raises(UnsafeCheckpointError) as info:
@@ -233,6 +262,35 @@ def test_det_inferencer_refuses_a_config_that_would_run_code(
     assert str(info.value).startswith(
         f"Refusing the {kind} in {stored} of '{weights}': {problem}")
     assert not marker.exists()
+
+
+def test_the_collate_fn_sink_is_live(tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """mmengine's FUNCTIONS.get imports an unregistered collate_fn name."""
+    from mmengine.registry import FUNCTIONS
+    marker = tmp_path / 'marker'
+    (tmp_path / 'trust27_live.py').write_text(
+        f'open({str(marker)!r}, "w").close()\ndef f(batch):\n    return batch\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert FUNCTIONS.get('trust27_live.f') is not None and marker.exists()
+
+
+def test_the_stored_config_is_rebuilt_from_what_inference_reads(
+        tmp_path: Path) -> None:
+    from rkan_mmdet.checkpoint_safety.stored_config import checkpoint_config
+    config = {**TINY_DETECTOR, 'custom_imports': dict(imports=['antigravity']),
+              'work_dir': '/tmp/elsewhere', 'model': with_model(init_cfg=dict(
+                  type='Pretrained', checkpoint='http://x/y.pth'))['model']}
+    config['test_dataloader'] = {**config['test_dataloader'],
+                                 'worker_init_fn': dict(type='os.system'),
+                                 'collate_fn': 'pseudo_collate'}
+    kept = checkpoint_config({'meta': {'cfg': as_text(config)}}, 'w.pth')
+    assert sorted(kept) == ['default_scope', 'model', 'test_dataloader',
+                            'visualizer']
+    assert 'init_cfg' not in kept['model'] and 'init_cfg' not in str(kept)
+    assert sorted(kept['test_dataloader']) == ['collate_fn', 'dataset']
+    assert kept['visualizer'] == dict(type='DetLocalVisualizer',
+                                      name='visualizer')
 
 
 def test_the_refused_config_sinks_are_live(tmp_path: Path) -> None:

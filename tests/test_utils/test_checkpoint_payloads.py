@@ -26,8 +26,9 @@ from torch import nn
 
 import rkan_mmdet  # noqa: F401  (installs safe loading)
 from rkan_mmdet.checkpoint_safety import CheckpointError, UnsafeCheckpointError
-from .checkpoint_payloads import (call, glob, payloads, raw_bytes, text,
-                                  touch, tup, write_torch_zip)
+from .checkpoint_payloads import (call, glob, invalid_utf32_scalar, payloads,
+                                  raw_bytes, text, touch, tup, write_torch_zip,
+                                  zero_itemsize_array)
 from .local_http import start_http_server
 from .toy_models import TINY_CLASSIFIER, TINY_DETECTOR, make_runner
 
@@ -130,6 +131,12 @@ NUMPY_STATES = {
         glob('numpy._core.multiarray', 'scalar'), _dtype('f4', tup(
             b'K\x03', text('<'), b'NNN', b'J\xff\xff\xff\xff' * 2,
             b'K\x00')), raw_bytes(bytes(8))), 'float32 scalar from bytes'),
+    # issue 27: a 2**62-item array of item size 0 (mean() never returns),
+    # a U1 surrogate (numpy: SystemError), bytes(n) (n bytes allocated)
+    'zero item size': (zero_itemsize_array(), "dtype('U0')"),
+    'U1 not UTF-32': (invalid_utf32_scalar(), '<U1 text that is not UTF-32 (byte 0)'),
+    'bytes(n)': (call(glob('builtins', 'bytes'), b'J\x00\x00\x00\x40'),
+                 'bytes() with 1 argument(s)'),
 }
 
 

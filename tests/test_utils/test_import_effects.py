@@ -6,14 +6,14 @@ the kill-safe hook by its own name (docs/import_effects.md)."""
 import subprocess
 import sys
 from argparse import Namespace
-from pathlib import Path
 
+import pytest
 from mmengine.config import Config
 
 from rkan_mmdet.cli.train import build_cfg
 from rkan_mmdet.engine import use_kill_safe_checkpoint_hook
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
 
 # In a fresh interpreter: fill mmengine's, mmdet's and mmpretrain's registries
 # (their modules register on import), note every name -> object, import
@@ -38,6 +38,7 @@ print('added:', sum(k not in before for k in after))
 '''
 
 
+@pytest.mark.slow  # a fresh interpreter imports all of mmdet and mmpretrain
 def test_importing_the_package_replaces_no_registered_name() -> None:
     done = subprocess.run([sys.executable, '-c', SNAPSHOT], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)

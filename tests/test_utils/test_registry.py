@@ -1,42 +1,45 @@
-"""Root-registry modules are found by mmdet and mmpretrain registries."""
+"""This project's modules live in mmengine's root registries and are found by
+mmdet's and mmpretrain's registries."""
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Iterator
+from typing import Dict
 
+import mmdet.registry as mmdet_registry
+import mmengine.registry as mmengine_registry
+import mmpretrain.registry as mmpretrain_registry
 import pytest
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import Registry
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from torch import nn
 
+import rkan_mmdet  # noqa: F401  (registers every module of the package)
 from rkan_mmdet.models import KANConv2d
 
-PROBE = 'RkanRegistryProbeForTests'
+REGISTRIES = ('MODELS', 'HOOKS', 'OPTIM_WRAPPERS')
 
 
-class _Probe(nn.Module):
-
-    def __init__(self, width: int = 1) -> None:
-        super().__init__()
-        self.width = width
-
-
-@pytest.fixture
-def probe_in_root() -> Iterator[type]:
-    ROOT_MODELS.register_module(name=PROBE, module=_Probe)
-    yield _Probe
-    ROOT_MODELS._module_dict.pop(PROBE)
+def ours(registry: Registry) -> Dict[str, type]:
+    """``{name: class}`` that this project registered in ``registry``."""
+    return {name: cls for name, cls in registry.module_dict.items()
+            if getattr(cls, '__module__', '').startswith('rkan_mmdet.')}
 
 
-def test_child_registries_build_a_root_registered_module(
-        probe_in_root: type) -> None:
-    assert PROBE not in MMDET_MODELS._module_dict  # only in the root
-    for registry in (MMDET_MODELS, MMPRETRAIN_MODELS):
-        module = registry.build(dict(type=PROBE, width=7))
-        assert type(module) is probe_in_root
-        assert module.width == 7
+@pytest.mark.parametrize('kind', REGISTRIES)
+def test_every_registered_name_resolves_from_mmdet_and_mmpretrain(kind: str) -> None:
+    """What ``import rkan_mmdet`` registers goes into mmengine's root registry,
+    so mmdet's and mmpretrain's configs find it by the same name, and neither
+    child registry holds another class under that name."""
+    root = getattr(mmengine_registry, kind)
+    registered = ours(root)
+    assert registered, f'rkan_mmdet registers nothing in {kind}'
+    for child in (getattr(mmdet_registry, kind), getattr(mmpretrain_registry, kind)):
+        assert child.parent is root
+        assert not set(registered) & set(child.module_dict), child.scope
+        assert {name: child.get(name) for name in registered} == registered
+        assert not ours(child)  # nothing of ours registered in a child only
 
 
 def test_rkan_modules_live_in_root_and_resolve_from_both_children() -> None:
@@ -49,6 +52,7 @@ def test_rkan_modules_live_in_root_and_resolve_from_both_children() -> None:
     assert (conv.kan_type, conv.stride) == ('chebyshev', 2)
 
 
+@pytest.mark.slow  # a fresh interpreter imports mmdet, mmpretrain and the package
 def test_custom_imports_config_registers_in_a_fresh_process(
         tmp_path: Path) -> None:
     cfg = tmp_path / 'rkan_cfg.py'

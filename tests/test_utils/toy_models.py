@@ -1,6 +1,6 @@
 """Small models and configs that checkpoints are loaded into by the tests."""
 from pathlib import Path
-from typing import Any
+from typing import Any, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -10,18 +10,22 @@ from torch.utils.data import Dataset
 
 
 class ToyModel(BaseModel):
+    """``lin``: one ``Linear(2, 1)``; the loss is the mean squared error to
+    ``labels`` (to 0 without labels). ``inputs`` is a ``(B, 2)`` tensor or, as
+    ``pseudo_collate`` hands it over, a list of ``(2,)`` tensors."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lin = nn.Linear(2, 1)
 
     def forward(self,
-                inputs: torch.Tensor,
-                labels: torch.Tensor,
+                inputs: Union[torch.Tensor, List[torch.Tensor]],
+                labels: Optional[torch.Tensor] = None,
                 mode: str = 'tensor') -> Any:
-        out = self.lin(inputs)
+        out = self.lin(torch.stack(inputs) if isinstance(inputs, list) else inputs)
         if mode == 'loss':
-            return dict(loss=((out - labels)**2).mean())
+            target = torch.zeros_like(out) if labels is None else labels
+            return dict(loss=((out - target)**2).mean())
         return out
 
 

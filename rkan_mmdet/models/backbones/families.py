@@ -1,7 +1,9 @@
 """The paper's backbone families with RKAN, registered in MMEngine's root ``MODELS``.
 
-Each class is its parent (mmdet's or mmpretrain's, every argument with its
-meaning and default) plus the RKAN arguments of :class:`~.rkan_mixin.RKANMixin`
+Each class is its parent (mmdet's or mmpretrain's, or this package's plain
+twin of one: :class:`~.regnet.RegNetY`, :class:`~.densenet.PlainDenseNet`,
+:class:`~.senet.PlainSEResNet`, :class:`~.pyramidnet.PyramidNet`; every
+argument with its meaning and default) plus the RKAN arguments of :class:`~.rkan_mixin.RKANMixin`
 with the paper's defaults: RKAN on the last stage, reduce factor 2, Chebyshev
 KAN of degrees 3 and 2, addition. Where each attaches: docs/families.md §2-§3.
 
@@ -15,6 +17,7 @@ Example:
 """
 from mmdet.models.backbones import Res2Net, ResNeSt, ResNet, ResNetV1d, ResNeXt
 from mmengine.registry import MODELS
+
 from .densenet import PlainDenseNet
 from .pyramidnet import PyramidNet
 from .regnet import RegNetY

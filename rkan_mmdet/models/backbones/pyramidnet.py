@@ -1,4 +1,4 @@
-"""PyramidNet (Han et al., "Deep Pyramidal Residual Networks") as the RKAN paper's code builds it for ImageNet.
+"""PyramidNet (Han et al., "Deep Pyramidal Residual Networks"), the RKAN code's ImageNet version.
 
 Stem: conv 7x7/2 (3 -> 64), BN, ReLU, max-pool 3x3/2. Then four stages of
 pre-activation blocks (strides 1, 2, 2, 2) whose width grows additively:

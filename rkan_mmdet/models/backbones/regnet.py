@@ -1,4 +1,4 @@
-"""RegNetY: mmdet's RegNet with a squeeze-excitation layer in every block (torchvision's ``regnet_y_*``).
+"""RegNetY: mmdet's RegNet plus an SE layer in every block (torchvision's ``regnet_y_*``).
 
 mmdet's :class:`~mmdet.models.backbones.RegNet` builds RegNetX only. RegNetY
 (Radosavovic et al., "Designing Network Design Spaces") is the same

@@ -4,17 +4,27 @@ Every bad value ends in a ``ValueError`` whose one line names the argument and
 the value, before the backbone is built: ``tools/train.py`` prints it as
 ``error: ...``. Per-stage values are expanded once the backbone's stage count
 is known (:meth:`RKANOptions.per_stage`).
+
+``rkan_mechanisms`` says which stages carry a block, in one of two forms:
+
+- a **dict** ``{stage index: mechanism}`` with Python indices, so negative ones
+  count from the end and need no stage count: ``{-1: 'addition'}`` is the
+  paper's default (the last stage; also what ``None`` means),
+  ``{-2: 'addition', -1: 'addition'}`` its "E" (the last two);
+- a **list** with one entry (``None`` or a mechanism) per stage; a list of the
+  wrong length is refused with the right count and the stages' keys.
 """
 from dataclasses import dataclass
 from numbers import Integral
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..layers.kan_bases import KAN_TYPES
+from ..layers.kan_bases import check_kan_type
 from ..layers.rkan_block import MECHANISMS
 
 IntOrSeq = Union[int, Sequence[int]]
-#: Length of the per-stage defaults (``(None, None, None, 'addition')``).
-DEFAULT_STAGES = 4
+Mechanisms = Union[None, Sequence[Optional[str]], Mapping[int, Optional[str]]]
+#: What ``rkan_mechanisms=None`` means: the paper's default, the last stage.
+LAST_STAGE: Dict[int, str] = {-1: 'addition'}
 
 
 def _is_int(value) -> bool:
@@ -44,7 +54,7 @@ def _sequence(name: str, value, unit: str, length: int) -> list:
 class RKANOptions:
     """Checked RKAN arguments; see :class:`~.rkan_mixin.RKANMixin` for their meaning."""
 
-    mechanisms: List[Optional[str]]
+    mechanisms: Union[List[Optional[str]], Dict[int, Optional[str]]]
     reduce_factor: IntOrSeq
     inv_factor: Optional[int]
     kan_type: str
@@ -60,10 +70,18 @@ class RKANOptions:
     def check(cls, rkan_mechanisms, reduce_factor, inv_factor, kan_type, kan_orders,
               kan_grids, rkan_shortcut, rkan_norm_cfg, rkan_norm_eval,
               rkan_zero_init, rkan_se_bias: bool = False) -> 'RKANOptions':
-        if not isinstance(rkan_mechanisms, (list, tuple)):
-            raise ValueError('rkan_mechanisms must be a list with one entry per stage, '
-                             f'got {_describe(rkan_mechanisms)}')
-        for mech in rkan_mechanisms:
+        if rkan_mechanisms is None:
+            rkan_mechanisms = LAST_STAGE
+        if isinstance(rkan_mechanisms, Mapping):
+            for index in rkan_mechanisms:
+                if not _is_int(index):
+                    raise ValueError('rkan_mechanisms keys must be stage indices (int, '
+                                     f'negative from the end), got {_describe(index)}')
+        elif not isinstance(rkan_mechanisms, (list, tuple)):
+            raise ValueError('rkan_mechanisms must be a list with one entry per stage or a '
+                             f'dict {{stage index: mechanism}}, got {_describe(rkan_mechanisms)}')
+        for mech in (rkan_mechanisms.values() if isinstance(rkan_mechanisms, Mapping)
+                     else rkan_mechanisms):
             if mech is not None and mech not in MECHANISMS:
                 raise ValueError(f'unknown RKAN mechanism {mech!r} in rkan_mechanisms; '
                                  f'expected None or one of {", ".join(MECHANISMS)}')
@@ -74,9 +92,7 @@ class RKANOptions:
             _positive_int('reduce_factor', reduce_factor)
         if inv_factor is not None:
             _positive_int('inv_factor', inv_factor)
-        if kan_type not in KAN_TYPES:
-            raise ValueError(f'unknown kan_type {kan_type!r}; expected one of '
-                             f'{", ".join(KAN_TYPES)}')
+        check_kan_type(kan_type)
         orders = [_positive_int('kan_orders', v)
                   for v in _sequence('kan_orders', kan_orders, 'KAN conv', 2)]
         grids = [_positive_int('kan_grids', v)
@@ -92,29 +108,38 @@ class RKANOptions:
                                               and 'type' in rkan_norm_cfg):
             raise ValueError(f'rkan_norm_cfg must be a norm config dict with a type, '
                              f'got {_describe(rkan_norm_cfg)}')
-        return cls(list(rkan_mechanisms), reduce_factor, inv_factor, kan_type,
+        mechanisms = (dict(rkan_mechanisms) if isinstance(rkan_mechanisms, Mapping)
+                      else list(rkan_mechanisms))
+        return cls(mechanisms, reduce_factor, inv_factor, kan_type,
                    tuple(orders), tuple(grids), rkan_shortcut, rkan_se_bias, rkan_norm_cfg,
                    rkan_norm_eval, rkan_zero_init)
 
-    def per_stage(self, num_stages: int) -> Tuple[List[Optional[str]], List[int]]:
-        """Mechanisms and reduce factors, one per stage of a ``num_stages`` backbone.
-
-        Lists have one entry per stage; the 4-entry defaults also fit a shorter
-        backbone as long as they enable no stage it lacks.
-        """
-        mechanisms = self._fit('rkan_mechanisms', self.mechanisms, num_stages)
-        if isinstance(self.reduce_factor, (list, tuple)):
-            factors = self._fit('reduce_factor', list(self.reduce_factor), num_stages)
+    def per_stage(self, stage_keys: Sequence[str],
+                  backbone: str) -> Tuple[List[Optional[str]], List[int]]:
+        """Mechanisms and reduce factors, one per stage of ``backbone``, whose
+        stages have the keys ``stage_keys``."""
+        count = len(stage_keys)
+        if isinstance(self.mechanisms, dict):
+            mechanisms: List[Optional[str]] = [None] * count
+            for index, mech in self.mechanisms.items():
+                if not -count <= index < count:
+                    raise ValueError(f'rkan_mechanisms index {index} is outside the {count} '
+                                     f'stages of {backbone} ({", ".join(stage_keys)})')
+                mechanisms[index] = mech
         else:
-            factors = [self.reduce_factor] * num_stages
+            mechanisms = self._fit('rkan_mechanisms', self.mechanisms, stage_keys, backbone)
+        if isinstance(self.reduce_factor, (list, tuple)):
+            factors = self._fit('reduce_factor', list(self.reduce_factor), stage_keys, backbone)
+        else:
+            factors = [self.reduce_factor] * count
         return mechanisms, factors
 
-    def _fit(self, name: str, values: list, num_stages: int) -> list:
-        if len(values) == DEFAULT_STAGES > num_stages:
-            beyond = [i for i in range(num_stages, len(self.mechanisms))
-                      if self.mechanisms[i] is not None]
-            if beyond:
-                raise ValueError(f'rkan_mechanisms enables stage {beyond[0] + 1} but the '
-                                 f'backbone has {num_stages} stages')
-            return values[:num_stages]
-        return _sequence(name, values, 'stage', num_stages)
+    @staticmethod
+    def _fit(name: str, values: list, stage_keys: Sequence[str], backbone: str) -> list:
+        if len(values) != len(stage_keys):
+            raise ValueError(f'{name} has {len(values)} entries but {backbone} has '
+                             f'{len(stage_keys)} stages ({", ".join(stage_keys)}); give '
+                             f'{len(stage_keys)}' + (", or a dict such as {-1: 'addition'} "
+                                                     'for the last stage'
+                                                     if name == 'rkan_mechanisms' else ''))
+        return list(values)

@@ -15,7 +15,7 @@ recomputed in backward.
 
 The extension is built by ``pip install`` (see ``setup.py``). Where it is
 missing, or the call is not a float32/float64 CPU call outside autocast, the
-portable :class:`~.kan_conv.ChunkedKANConv` runs instead;
+portable :class:`~.kan_conv_op.ChunkedKANConv` runs instead;
 :func:`fused_kan_conv_available` says which.
 
 Shapes: ``x`` (B, C, H, W), ``kernel`` (1, 1+D, 3, 3), ``bias`` (1,) ->

@@ -1,4 +1,5 @@
-"""Timing and memory helpers shared by the benchmark scripts.
+"""Timing and memory helpers shared by the benchmarks (:mod:`.benchmark`,
+:mod:`.kan_conv_benchmark`) and :mod:`.profile_train_step`.
 
 Ratios are only trustworthy when the compared models run interleaved in one
 process (a noisy machine slows them alike), so :func:`time_interleaved`
@@ -102,8 +103,8 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f'{field} not in /proc/self/status')
 
 
-def memory_in_child(script: str, argv: List[str]) -> float:
-    """Run ``script argv`` (which prints one number last) and return that number."""
-    out = subprocess.run([sys.executable, script] + argv, check=True,
+def memory_in_child(module: str, argv: List[str]) -> float:
+    """Run ``python -m module argv`` (which prints one number last) and return that number."""
+    out = subprocess.run([sys.executable, '-m', module] + argv, check=True,
                          capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
