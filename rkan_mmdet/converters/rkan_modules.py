@@ -203,8 +203,10 @@ def _rkan_args(stages: Sequence[int], num_stages: int, mechanism: str, kan_type:
                last: Optional[Tuple[Optional[int], Optional[int]]],
                shortcut: Dict[int, bool]) -> dict:
     """RKANMixin's arguments for the converted blocks (only those the file determines)."""
-    args: dict = dict(rkan_mechanisms=tuple(mechanism if i in stages else None
-                                            for i in range(num_stages)))
+    mechanisms = tuple(mechanism if i in stages else None for i in range(num_stages))
+    # RKANMixin's default (rkan_mechanisms=None) is addition on the last stage only
+    args: dict = ({} if mechanisms == (None, ) * (num_stages - 1) + ('addition', )
+                  else dict(rkan_mechanisms=mechanisms))
     kinds = _one_value('reduction kind (reduce_factor vs RKAN-L inv_factor)',
                        {i: kind for i, (kind, _) in factors.items()})
     if kinds == 'inv_factor':
