@@ -59,6 +59,9 @@ FAMILIES: Dict[str, tuple] = {
 CASES = [(f, 'chebyshev') for f in FAMILIES] + [
     (f, k) for f in ('resnet18', 'regnetx_3.2gf', 'regnety_400mf', 'densenet121')
     for k in ('rbf', 'b_spline')]
+#: the small reference builds (18-layer, RegNetY-400MF, DenseNet-121) run in the fast loop;
+#: the ResNet-50-sized ones are ``slow`` (docs/development.md: pytest -m "not slow")
+FAST = ('resnet18', 'regnety_400mf', 'densenet121', 'pyramidnet18')
 #: relative logit errors measured by this module (printed for docs/converter.md)
 MEASURED: Dict[str, float] = {}
 
@@ -82,7 +85,9 @@ def convert(model: nn.Module, **options) -> tuple:
     return result, lines
 
 
-@pytest.mark.parametrize('family, kind', CASES, ids=[f'{f}-{k}' for f, k in CASES])
+@pytest.mark.parametrize('family, kind', [
+    pytest.param(f, k, id=f'{f}-{k}', marks=[] if f in FAST else [pytest.mark.slow])
+    for f, k in CASES])
 def test_family_converts_exactly(family: str, kind: str) -> None:
     builder, options = FAMILIES[family]
     g = torch.Generator().manual_seed(sum(map(ord, family + kind)))
@@ -118,6 +123,7 @@ def test_family_converts_exactly(family: str, kind: str) -> None:
     ('rkan-pyramidnet50_8xb32_in1k.py', dict(type='RKANPyramidNet', alpha=200),
      FAMILIES['pyramidnet50'][0]),
 ])
+@pytest.mark.slow  # full-size classifiers built from the configs
 def test_imagenet_models_of_the_paper_name_their_config(name: str, backbone: dict,
                                                         builder) -> None:
     """RKAN-SENet-50, RKAN-ELA-L-50, RKAN-DenseNet-169 (ImageNet models of the paper),
