@@ -32,11 +32,11 @@ GENERIC = "dict(backbone=dict(init_cfg=None))"
 CONFIGS = {
     'regnet-mask-rcnn': ('regnet/mask-rcnn_regnetx-3.2GF_fpn_1x_coco.py', "'RKANRegNet'", True),
     # RKAN beside Swin-T (stage 2), CSPNeXt (RTMDet) and CSPDarknet (YOLOX): our configs
-    'swin-t-mask-rcnn': ('configs/mask_rcnn_rkan_swin-t_1x_coco.py', GENERIC, True),
+    'swin-t-mask-rcnn': ('configs/any_backbone/mask_rcnn_rkan_swin-t_1x_coco.py', GENERIC, True),
     # None: single-stage; after one warm-up iteration (lr 4e-8) every box of these two
     # falls out in post-processing, so only that the test run completes is checked
-    'rtmdet-tiny': ('configs/rtmdet_tiny_rkan_8xb32-300e_coco.py', GENERIC, None),
-    'yolox-tiny': ('configs/yolox_tiny_rkan_8xb8-300e_coco.py', GENERIC, None),
+    'rtmdet-tiny': ('configs/any_backbone/rtmdet_tiny_rkan_8xb32-300e_coco.py', GENERIC, None),
+    'yolox-tiny': ('configs/any_backbone/yolox_tiny_rkan_8xb8-300e_coco.py', GENERIC, None),
     # depth 50: from random weights (no download here) under mmdet's frozen BN, Res2Net's
     # 33 bottlenecks (no zero-init for Bottle2neck) overflow the test-time boxes.
     'res2net-mask-rcnn': ('res2net/mask-rcnn_res2net-101_fpn_2x_coco.py',
