@@ -1,1 +1,0 @@
-"""Checkpoint converters (mmdet's tools/model_converters convention)."""
