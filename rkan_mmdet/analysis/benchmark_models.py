@@ -80,8 +80,10 @@ def load_model_cfg(name: str, plugin: Optional[str] = None) -> dict:
 
 def build(name: str, part: str, device: str, plugin: Optional[str] = None) -> torch.nn.Module:
     from mmdet.registry import MODELS
+    from mmengine.registry import DefaultScope
     cfg = load_model_cfg(name, plugin)
-    model = MODELS.build(cfg.backbone if part == 'backbone' else cfg)
+    with DefaultScope.overwrite_default_scope('mmdet'):  # whatever scope the caller left current
+        model = MODELS.build(cfg.backbone if part == 'backbone' else cfg)
     return model.to(device)
 
 
