@@ -28,6 +28,7 @@ from torch import nn
 from .checkpoint_errors import CheckpointError, one_line
 from .checkpoint_fit import state_dict_of
 from .config_text import read_config_text
+from .resumed_paths import drop_paths_outside
 
 #: What applying a field raises when the field is malformed.
 APPLY_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError,
@@ -150,6 +151,7 @@ def check_resumable(checkpoint: Any, filename: str, runner: Any = None,
             filename)
     _check_meta(checkpoint['meta'], filename, runner)
     _check_message_hub(checkpoint['message_hub'], filename)
+    drop_paths_outside(checkpoint['message_hub'], filename, getattr(runner, 'work_dir', None))
     if model is not None:
         _check_weights(state, model, filename, revise_keys)
     return checkpoint
